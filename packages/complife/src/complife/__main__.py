@@ -1,0 +1,5 @@
+import sys
+
+from complife.cli import main
+
+sys.exit(main())

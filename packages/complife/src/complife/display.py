@@ -1,0 +1,151 @@
+"""The live terminal view of a run: a progress bar, the report figures and a few
+programs drawn in the reference's colours (spec §5, the reference's stdout display)."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from complife.languages import Language
+from complife.simulation import Report, RunConfig
+
+
+def program_text(language: Language, program: bytes) -> Text:
+    """A program in its text form, each byte in its language's colour."""
+    text = Text()
+    symbols = language.format(program)
+    for b, symbol in zip(program, symbols, strict=True):
+        text.append(symbol, style=language.text_styles[b])
+    return text
+
+
+def byte_shares(language: Language, shares: tuple[tuple[int, float], ...]) -> Text:
+    text = Text()
+    for b, share in shares:
+        text.append(language.format(bytes([b])), style="bold white")
+        text.append(f" {share:6.2%}  ")
+    return text
+
+
+class LiveView:
+    """Shows a run in the terminal; a plain line per report when not a terminal."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        language: Language,
+        console: Console,
+        *,
+        pairs_shown: int = 8,
+        start_epoch: int = 0,
+    ):
+        self.config = config
+        self.language = language
+        self.console = console
+        self.pairs_shown = pairs_shown
+        total = None if config.max_epochs is None else config.max_epochs + 1
+        self.progress = Progress(
+            TextColumn("[bold]epoch"),
+            MofNCompleteColumn() if total else TextColumn("{task.completed}"),
+            BarColumn(),
+            TextColumn("{task.fields[rate]:>7.1f} epochs/s"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn() if total else TextColumn(""),
+            console=console,
+        )
+        self.task = self.progress.add_task(
+            "epochs", total=total, completed=start_epoch, rate=0.0
+        )
+        self.body = Text("waiting for the first report", style="dim")
+        self.live = Live(
+            Group(self._header(), self.progress, self.body),
+            console=console,
+            refresh_per_second=4,
+            transient=False,
+        )
+
+    def _header(self) -> Text:
+        c = self.config
+        return Text.assemble(
+            ("complife ", "bold"),
+            f"{c.language} · {c.num_programs} programs · seed {c.seed} · "
+            f"mutation {c.mutation_prob:g}",
+        )
+
+    def __enter__(self) -> LiveView:
+        if self.console.is_terminal:
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.console.is_terminal:
+            self.live.__exit__(*exc)
+
+    def epoch_done(self, epoch: int) -> None:
+        self.progress.update(self.task, completed=epoch)
+
+    def report(self, report: Report, programs) -> None:
+        self.progress.update(
+            self.task, completed=report.epoch, rate=report.epochs_per_s
+        )
+        if not self.console.is_terminal:
+            m = report.metrics
+            self.console.print(
+                f"epoch {report.epoch:>7}  higher entropy {m.higher_entropy:9.6f}  "
+                f"H0 {m.h0:7.4f}  bpb {m.brotli_bpb:7.4f}  "
+                f"ops/interaction {report.ops_per_interaction:9.2f}  "
+                f"{report.mops_per_s:9.1f} MOps/s  {report.epochs_per_s:7.1f} epochs/s",
+                highlight=False,
+            )
+            return
+        self.body = self._body(report, programs)
+        self.live.update(Group(self._header(), self.progress, self.body))
+
+    def _body(self, report: Report, programs) -> Group:
+        m = report.metrics
+        table = Table.grid(padding=(0, 3))
+        for _ in range(4):
+            table.add_column(justify="right")
+            table.add_column(justify="left")
+        table.add_row(
+            "elapsed",
+            f"{report.elapsed_s:,.1f} s",
+            "ops",
+            f"{report.total_ops:,}",
+            "MOps/s",
+            f"{report.mops_per_s:,.1f}",
+            "ops/interaction",
+            f"{report.ops_per_interaction:,.2f}",
+        )
+        table.add_row(
+            "brotli size",
+            f"{m.brotli_size:,}",
+            "brotli bpb",
+            f"{m.brotli_bpb:.4f}",
+            "H0",
+            f"{m.h0:.4f}",
+            "[bold]higher entropy",
+            f"[bold]{m.higher_entropy:.6f}",
+        )
+        lines = [
+            table,
+            Text("most frequent  ") + byte_shares(self.language, m.frequent_bytes),
+            Text("least frequent ") + byte_shares(self.language, m.uncommon_bytes),
+            Text(""),
+        ]
+        for i in range(min(self.pairs_shown, len(programs) // 2)):
+            line = program_text(self.language, programs[2 * i].tobytes())
+            line.append("   ")
+            line.append_text(program_text(self.language, programs[2 * i + 1].tobytes()))
+            lines.append(line)
+        return Group(*lines)

@@ -1,0 +1,103 @@
+"""The substrates a soup can be made of, registered by name (spec §2).
+
+A language is one record: a numba kernel that runs a pair tape in place and returns
+its operation count, a slow pure-Python twin with the same contract (the test
+oracle), the parse and print of its text form, and its palette. Adding a language is
+one new module that builds such records and calls :func:`register`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import types
+
+#: The signature every soup kernel has: ``ops = evaluate(tape, max_steps)``. The tape
+#: (program A followed by program B) is changed in place. Kernels are passed to the
+#: soup engine as first-class functions of this type, so the engine is compiled and
+#: cached once for all languages.
+EVALUATE_SIGNATURE = types.int64(types.uint8[::1], types.int64)
+EVALUATE_TYPE = types.FunctionType(EVALUATE_SIGNATURE)
+
+
+@dataclass(frozen=True)
+class Step:
+    """The machine state before one step, as a twin reports it for tracing."""
+
+    step: int
+    pc: int
+    heads: tuple[int, ...] = ()
+    stack: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Language:
+    """One substrate of spec §2.
+
+    Attributes:
+        name: the reference's registered name (``--lang``).
+        family: the module it belongs to (``bff``, ``forth``, ...).
+        summary: one line for ``--help`` and listings.
+        evaluate: numba kernel of :data:`EVALUATE_SIGNATURE`.
+        twin: pure-Python twin, ``ops = twin(tape: bytearray, max_steps)``.
+        steps: pure-Python tracer; yields a :class:`Step` before each step and
+            changes the tape as it goes.
+        parse: text form to bytes.
+        format: bytes to text form.
+        palette: (256, 3) uint8 colour of each byte value in soup pictures (§8).
+        text_styles: 256 rich style strings for the text form in a terminal.
+        program_size: bytes per program; the pair tape holds two.
+    """
+
+    name: str
+    family: str
+    summary: str
+    evaluate: Callable
+    twin: Callable[[bytearray, int], int]
+    steps: Callable[[bytearray, int], Iterator[Step]]
+    parse: Callable[[str], bytes]
+    format: Callable[[bytes], str]
+    palette: np.ndarray
+    text_styles: tuple[str, ...]
+    program_size: int = 64
+    aliases: tuple[str, ...] = field(default=())
+
+
+_REGISTRY: dict[str, Language] = {}
+
+
+def register(language: Language) -> Language:
+    """Add a language to the registry under its name; names are unique."""
+    if language.name in _REGISTRY:
+        raise ValueError(f"language {language.name!r} is registered twice")
+    if language.palette.shape != (256, 3) or language.palette.dtype != np.uint8:
+        raise ValueError(
+            f"palette of {language.name!r} has shape {language.palette.shape} and "
+            f"dtype {language.palette.dtype}; expected (256, 3) uint8"
+        )
+    _REGISTRY[language.name] = language
+    return language
+
+
+def get(name: str) -> Language:
+    """The language registered as ``name``; a helpful error if there is none."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, _REGISTRY, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"unknown language {name!r}; expected one of {', '.join(names())}.{hint}"
+        ) from None
+
+
+def names() -> list[str]:
+    """Registered language names, in registration order."""
+    return list(_REGISTRY)
+
+
+# The families register themselves on import.
+from complife.languages import bff  # noqa: E402, F401

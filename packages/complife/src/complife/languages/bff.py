@@ -1,0 +1,493 @@
+"""The BFF family: Brainfuck with two heads on a self-modifying tape (spec §2.1).
+
+Seven variants differ only in four choices, so each is a :class:`Variant` record and
+one kernel serves them all:
+
+- which byte means which command (ASCII, a permutation, the low nibble, ...);
+- where the heads start (at 0 with pc = 0, or at tape[0], tape[1] with pc = 2);
+- how loops jump (to the matching bracket, or a fixed 8 bytes: ``bff8``);
+- whether ``,`` also advances head1 (``bff_selfmove``).
+
+A command is one of ``[]+-.,<>{}`` (the reference's ``BffOp`` order); "null" is a
+no-op that also counts as zero for the loop test; every other byte is a no-op. The
+tape is program A then program B; the pc runs off either end to stop, the heads wrap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from complife.languages import EVALUATE_SIGNATURE, Language, Step, register
+
+#: Command characters in the reference's ``BffOp`` order; a byte's *kind* is its
+#: index here, NULL and NOOP follow.
+COMMANDS = "[]+-.,<>{}"
+LOOP_START, LOOP_END, PLUS, MINUS, COPY01, COPY10, DEC0, INC0, DEC1, INC1 = range(10)
+NULL = 10
+NOOP = 11
+
+#: Terminal colours of the reference's program printer (256-colour indices).
+_STYLE_NULL = "color(88) on color(232)"
+_STYLE_COMMAND = "color(255) on color(232)"
+_STYLE_DATA = "color(237) on color(232)"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What sets one BFF variant apart (the columns of the table in spec §2.1)."""
+
+    name: str
+    summary: str
+    kind_of: Callable[[int], int]
+    heads_from_tape: bool = False
+    jump8: bool = False
+    selfmove: bool = False
+    zero_of: Callable[[int], bool] = lambda b: b == 0
+
+
+def _ascii_kind(b: int) -> int:
+    if b == 0:
+        return NULL
+    i = COMMANDS.find(chr(b))
+    return i if i >= 0 else NOOP
+
+
+def _table_kind(table: dict[int, int]) -> Callable[[int], int]:
+    return lambda b: table.get(b, NOOP)
+
+
+def _nibble_kind(b: int) -> int:
+    nibble = b & 15
+    if nibble == 0:
+        return NULL
+    return {
+        6: LOOP_START,
+        7: LOOP_END,
+        8: PLUS,
+        9: MINUS,
+        10: COPY01,
+        11: COPY10,
+        12: DEC0,
+        13: INC0,
+        14: DEC1,
+        15: INC1,
+    }.get(nibble, NOOP)
+
+
+VARIANTS = (
+    Variant("bff_noheads", "the paper's BFF: heads and pc start at 0", _ascii_kind),
+    Variant("bff", "heads start at tape[0], tape[1]; pc at 2", _ascii_kind, True),
+    Variant("bff8", "as bff, but loops jump 8 bytes", _ascii_kind, True, jump8=True),
+    Variant(
+        "bff8_noheads",
+        "as bff_noheads, but loops jump 8 bytes",
+        _ascii_kind,
+        jump8=True,
+    ),
+    Variant(
+        "bff_noheads_4bit",
+        "as bff_noheads, command = low nibble (10 of 16 values are commands)",
+        _nibble_kind,
+        zero_of=lambda b: b & 15 == 0,
+    ),
+    Variant(
+        "bff_perm",
+        "as bff, commands are the bytes 1-10",
+        _table_kind(
+            {
+                0: NULL,
+                1: DEC0,
+                2: INC0,
+                3: DEC1,
+                4: INC1,
+                5: PLUS,
+                6: MINUS,
+                7: COPY01,
+                8: COPY10,
+                9: LOOP_START,
+                10: LOOP_END,
+            }
+        ),
+        True,
+    ),
+    Variant(
+        "bff_selfmove",
+        "7 commands as bytes 0-6; ',' also advances head1",
+        _table_kind(
+            {0: INC0, 1: DEC0, 2: PLUS, 3: MINUS, 4: COPY10, 5: LOOP_START, 6: LOOP_END}
+        ),
+        True,
+        selfmove=True,
+    ),
+)
+
+
+# ---------------------------------------------------------------------------------
+# The kernel
+
+
+@njit(inline="always")
+def _run(tape, max_steps, kind, is_zero, heads_from_tape, jump8, selfmove):
+    """Run one pair tape in place; return steps minus no-op steps (spec §2.1).
+
+    The step count includes every byte the pc visits; a jump is one step. Heads are
+    masked to the tape at the start of each step, the pc is not: leaving the tape
+    ends the run.
+    """
+    n = tape.size
+    mask = n - 1
+    if heads_from_tape:
+        head0 = np.int64(tape[0]) % n
+        head1 = np.int64(tape[1]) % n
+        pc = 2
+    else:
+        head0 = 0
+        head1 = 0
+        pc = 0
+
+    steps = 0
+    noops = 0
+    while steps < max_steps:
+        head0 &= mask
+        head1 &= mask
+        k = kind[tape[pc]]
+        steps += 1
+        if k >= NULL:
+            noops += 1
+        elif k == LOOP_START:
+            if is_zero[tape[head0]]:
+                if jump8:
+                    pc += 8
+                else:
+                    depth = 1
+                    pc += 1
+                    while pc < n:
+                        c = kind[tape[pc]]
+                        if c == LOOP_END:
+                            depth -= 1
+                            if depth == 0:
+                                break
+                        elif c == LOOP_START:
+                            depth += 1
+                        pc += 1
+                    if depth != 0:
+                        break
+        elif k == LOOP_END:
+            if not is_zero[tape[head0]]:
+                if jump8:
+                    pc -= 8
+                    if pc < 0:
+                        break
+                else:
+                    depth = 1
+                    pc -= 1
+                    while pc >= 0:
+                        c = kind[tape[pc]]
+                        if c == LOOP_START:
+                            depth -= 1
+                            if depth == 0:
+                                break
+                        elif c == LOOP_END:
+                            depth += 1
+                        pc -= 1
+                    if depth != 0:
+                        break
+        elif k == PLUS:
+            tape[head0] = (tape[head0] + 1) & 255
+        elif k == MINUS:
+            tape[head0] = (tape[head0] - 1) & 255
+        elif k == COPY01:
+            tape[head1] = tape[head0]
+        elif k == COPY10:
+            tape[head0] = tape[head1]
+            if selfmove:
+                head1 += 1
+        elif k == DEC0:
+            head0 -= 1
+        elif k == INC0:
+            head0 += 1
+        elif k == DEC1:
+            head1 -= 1
+        else:
+            head1 += 1
+        pc += 1
+        if pc >= n:
+            break
+    return steps - noops
+
+
+def _kind_table(variant: Variant) -> np.ndarray:
+    return np.array([variant.kind_of(b) for b in range(256)], dtype=np.uint8)
+
+
+def _zero_table(variant: Variant) -> np.ndarray:
+    return np.array([variant.zero_of(b) for b in range(256)], dtype=np.bool_)
+
+
+_V = {v.name: v for v in VARIANTS}
+_KIND_ASCII = _kind_table(_V["bff"])
+_ZERO_BYTE = _zero_table(_V["bff"])
+_KIND_NIBBLE = _kind_table(_V["bff_noheads_4bit"])
+_ZERO_NIBBLE = _zero_table(_V["bff_noheads_4bit"])
+_KIND_PERM = _kind_table(_V["bff_perm"])
+_KIND_SELFMOVE = _kind_table(_V["bff_selfmove"])
+
+
+# One entry point per variant, so that numba specialises the kernel for each and the
+# soup engine can take it as a first-class function of EVALUATE_SIGNATURE.
+@njit(EVALUATE_SIGNATURE, cache=True)
+def evaluate_bff_noheads(tape, max_steps):
+    return _run(tape, max_steps, _KIND_ASCII, _ZERO_BYTE, False, False, False)
+
+
+@njit(EVALUATE_SIGNATURE, cache=True)
+def evaluate_bff(tape, max_steps):
+    return _run(tape, max_steps, _KIND_ASCII, _ZERO_BYTE, True, False, False)
+
+
+@njit(EVALUATE_SIGNATURE, cache=True)
+def evaluate_bff8(tape, max_steps):
+    return _run(tape, max_steps, _KIND_ASCII, _ZERO_BYTE, True, True, False)
+
+
+@njit(EVALUATE_SIGNATURE, cache=True)
+def evaluate_bff8_noheads(tape, max_steps):
+    return _run(tape, max_steps, _KIND_ASCII, _ZERO_BYTE, False, True, False)
+
+
+@njit(EVALUATE_SIGNATURE, cache=True)
+def evaluate_bff_noheads_4bit(tape, max_steps):
+    return _run(tape, max_steps, _KIND_NIBBLE, _ZERO_NIBBLE, False, False, False)
+
+
+@njit(EVALUATE_SIGNATURE, cache=True)
+def evaluate_bff_perm(tape, max_steps):
+    return _run(tape, max_steps, _KIND_PERM, _ZERO_BYTE, True, False, False)
+
+
+@njit(EVALUATE_SIGNATURE, cache=True)
+def evaluate_bff_selfmove(tape, max_steps):
+    return _run(tape, max_steps, _KIND_SELFMOVE, _ZERO_BYTE, True, False, True)
+
+
+# ---------------------------------------------------------------------------------
+# The twin: the same machine, written plainly, for tests and step traces
+
+
+def steps(variant: Variant, tape: bytearray, max_steps: int) -> Iterator[Step]:
+    """Run ``tape`` in place, yielding the state before each step.
+
+    The generator's return value (``StopIteration.value``) is the op count.
+    """
+    n = len(tape)
+    if variant.heads_from_tape:
+        head0, head1, pc = tape[0] % n, tape[1] % n, 2
+    else:
+        head0, head1, pc = 0, 0, 0
+
+    ops = 0
+    for step in range(max_steps):
+        head0 %= n
+        head1 %= n
+        yield Step(step, pc, (head0, head1))
+        command = variant.kind_of(tape[pc])
+        if command != NULL and command != NOOP:
+            ops += 1
+
+        if command == LOOP_START and variant.zero_of(tape[head0]):
+            if variant.jump8:
+                pc += 8
+            else:
+                pc = _matching_bracket(variant, tape, pc, +1)
+        elif command == LOOP_END and not variant.zero_of(tape[head0]):
+            if variant.jump8:
+                pc -= 8
+            else:
+                pc = _matching_bracket(variant, tape, pc, -1)
+        elif command == PLUS:
+            tape[head0] = (tape[head0] + 1) % 256
+        elif command == MINUS:
+            tape[head0] = (tape[head0] - 1) % 256
+        elif command == COPY01:
+            tape[head1] = tape[head0]
+        elif command == COPY10:
+            tape[head0] = tape[head1]
+            if variant.selfmove:
+                head1 += 1
+        elif command == DEC0:
+            head0 -= 1
+        elif command == INC0:
+            head0 += 1
+        elif command == DEC1:
+            head1 -= 1
+        elif command == INC1:
+            head1 += 1
+
+        # The pc does not wrap: stepping off either end of the tape ends the run.
+        if pc < 0:
+            break
+        pc += 1
+        if pc >= n:
+            break
+    return ops
+
+
+def _matching_bracket(variant: Variant, tape: bytearray, pc: int, direction: int):
+    """Position of the bracket matching the one at ``pc``, scanning the tape as it
+    is now; -1 or len(tape) when there is none, which ends the run."""
+    opening, closing = (
+        (LOOP_START, LOOP_END) if direction > 0 else (LOOP_END, LOOP_START)
+    )
+    depth = 0
+    i = pc
+    while 0 <= i < len(tape):
+        command = variant.kind_of(tape[i])
+        if command == opening:
+            depth += 1
+        elif command == closing:
+            depth -= 1
+            if depth == 0:
+                return i
+        i += direction
+    return i
+
+
+def twin(variant: Variant, tape: bytearray, max_steps: int) -> int:
+    """Slow twin of the kernel: run ``tape`` in place and return the op count."""
+    run = steps(variant, tape, max_steps)
+    while True:
+        try:
+            next(run)
+        except StopIteration as done:
+            return done.value
+
+
+# ---------------------------------------------------------------------------------
+# Text form and colours
+
+
+def _character(b: int) -> str:
+    """The reference's printable stand-in for a byte that is not a command."""
+    if 0xC4 <= b <= 0xCC:
+        return chr(ord("A") + b - 0xC4)
+    if 0xF1 <= b <= 0xF3:
+        return chr(ord("J") + b - 0xF1)
+    return chr(0x100 + b)
+
+
+def symbols(variant: Variant) -> list[str]:
+    """The one-character text form of each byte value."""
+    out = []
+    for b in range(256):
+        kind = variant.kind_of(b)
+        if kind < NULL:
+            out.append(COMMANDS[kind])
+        elif kind == NULL:
+            out.append("0")
+        else:
+            out.append(_character(b))
+    return out
+
+
+def _parse_table(variant: Variant) -> dict[str, int]:
+    """Character to byte, as the reference's ``Parse``: a command (or ``0``) stands
+    for the highest byte of its kind (byte 0 where the variant has none of that
+    kind); any other character is the byte whose stand-in it is."""
+    command_byte = [0] * (NULL + 1)
+    for b in range(256):
+        kind = variant.kind_of(b)
+        if kind <= NULL:
+            command_byte[kind] = b
+    table = {_character(b): b for b in range(256)}
+    table.update({c: command_byte[k] for k, c in enumerate(COMMANDS)})
+    table["0"] = command_byte[NULL]
+    return table
+
+
+def make_parse(variant: Variant) -> Callable[[str], bytes]:
+    table = _parse_table(variant)
+
+    def parse(text: str) -> bytes:
+        out = bytearray()
+        for i, c in enumerate(text):
+            if c not in table:
+                raise ValueError(
+                    f"character {c!r} at position {i} of {text!r} is not in the "
+                    f"{variant.name} text form; use one of {COMMANDS!r}, '0', or the "
+                    "stand-ins it prints for other bytes"
+                )
+            out.append(table[c])
+        return bytes(out)
+
+    return parse
+
+
+def make_format(variant: Variant) -> Callable[[bytes], str]:
+    table = symbols(variant)
+    return lambda program: "".join(table[b] for b in program)
+
+
+def palette(variant: Variant) -> np.ndarray:
+    """Byte colours of the reference's pictures (spec §8)."""
+    colours = np.empty((256, 3), dtype=np.uint8)
+    for b in range(256):
+        kind = variant.kind_of(b)
+        if kind in (LOOP_START, LOOP_END):
+            colours[b] = (0, 192, 0)
+        elif kind in (PLUS, MINUS, COPY01, COPY10):
+            colours[b] = (200, 0, 200)
+        elif kind in (DEC0, INC0, DEC1, INC1):
+            colours[b] = (200, 128, 220)
+        elif kind == NULL:
+            colours[b] = (255, 0, 0)
+        else:
+            colours[b] = 192 + b // 4
+    return colours
+
+
+def text_styles(variant: Variant) -> tuple[str, ...]:
+    out = []
+    for b in range(256):
+        kind = variant.kind_of(b)
+        out.append(
+            _STYLE_NULL
+            if kind == NULL
+            else _STYLE_COMMAND
+            if kind < NULL
+            else _STYLE_DATA
+        )
+    return tuple(out)
+
+
+_KERNELS = {
+    "bff_noheads": evaluate_bff_noheads,
+    "bff": evaluate_bff,
+    "bff8": evaluate_bff8,
+    "bff8_noheads": evaluate_bff8_noheads,
+    "bff_noheads_4bit": evaluate_bff_noheads_4bit,
+    "bff_perm": evaluate_bff_perm,
+    "bff_selfmove": evaluate_bff_selfmove,
+}
+
+
+def _language(variant: Variant) -> Language:
+    return Language(
+        name=variant.name,
+        family="bff",
+        summary=variant.summary,
+        evaluate=_KERNELS[variant.name],
+        twin=lambda tape, max_steps: twin(variant, tape, max_steps),
+        steps=lambda tape, max_steps: steps(variant, tape, max_steps),
+        parse=make_parse(variant),
+        format=make_format(variant),
+        palette=palette(variant),
+        text_styles=text_styles(variant),
+    )
+
+
+for _variant in VARIANTS:
+    register(_language(_variant))

@@ -1,0 +1,271 @@
+"""The run loop: epochs, reports, checkpoints and stop rules (spec §1.3, §3, §6).
+
+``Simulation(config).reports()`` runs the soup and yields a :class:`Report` at every
+report epoch, in the reference's cadence: after 0-based epoch e runs, a report is due
+when e % print_interval == 0 and is labelled epoch e + 1 (1, 65, 129, ...). A
+checkpoint is saved at a report when e % save_interval == 0. The loop ends at the
+first report that meets a stop rule.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from complife import languages
+from complife.checkpoint import checkpoint_name, read_checkpoint, write_checkpoint
+from complife.metrics import SoupMetrics, measure
+from complife.soup import (
+    DEFAULT_MUTATION_PROB,
+    Soup,
+    check_num_programs,
+    check_seed,
+    mutation_threshold,
+)
+
+
+class ConfigError(ValueError):
+    """Settings that cannot make a run; raised before anything is written."""
+
+
+@dataclass
+class RunConfig:
+    """Everything that decides a run (the reference's flags, spec §5, plus ours).
+
+    ``max_epochs`` stops at the first report past it, as in the reference: 256 stops
+    at epoch 257. ``stopping_entropy`` stops at the first report whose high-order
+    entropy is at least that value (the paper calls >= 1 "transitioned").
+    """
+
+    language: str
+    num_programs: int = 1 << 17
+    seed: int = 0
+    mutation_prob: float = DEFAULT_MUTATION_PROB
+    max_epochs: int | None = None
+    print_interval: int = 64
+    save_interval: int = 256
+    checkpoint_dir: str | None = None
+    load: str | None = None
+    reset_interval: int | None = None
+    zero_init: bool = False
+    initial_program: str | None = None
+    stopping_bpb: float | None = None
+    stopping_entropy: float | None = None
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` naming the first setting that cannot work."""
+        try:
+            languages.get(self.language)
+            check_seed(self.seed)
+            mutation_threshold(self.mutation_prob)
+            if self.load is None:
+                check_num_programs(self.num_programs)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        _positive("print interval", self.print_interval)
+        _positive("save interval", self.save_interval)
+        if self.save_interval % self.print_interval:
+            raise ConfigError(
+                f"save interval {self.save_interval} is not a multiple of print "
+                f"interval {self.print_interval}; checkpoints are saved at reports"
+            )
+        if self.max_epochs is not None and self.max_epochs < 0:
+            raise ConfigError(f"max epochs is {self.max_epochs}; expected >= 0")
+        if self.reset_interval is not None:
+            _positive("reset interval", self.reset_interval)
+        if self.initial_program is not None:
+            try:
+                languages.get(self.language).parse(self.initial_program)
+            except ValueError as e:
+                raise ConfigError(f"initial program: {e}") from None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown run setting(s) {', '.join(unknown)}; known settings are "
+                f"{', '.join(sorted(known))}"
+            )
+        return cls(**data)
+
+
+def _positive(what: str, value: int) -> None:
+    if not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{what} is {value!r}; expected a positive number of epochs")
+
+
+@dataclass(frozen=True)
+class Report:
+    """The state of a run at one report epoch (the reference's ``SimulationState``).
+
+    ``scheduled`` is False for the extra report of a run stopped between report
+    epochs by :meth:`Simulation.request_stop`; logs that mirror the reference's skip
+    it.
+    """
+
+    epoch: int
+    metrics: SoupMetrics
+    total_ops: int
+    interval_ops: int
+    interval_pairs: int
+    interval_epochs: int
+    interval_seconds: float
+    elapsed_s: float
+    stop_reason: str | None = None
+    scheduled: bool = True
+
+    @property
+    def ops_per_interaction(self) -> float:
+        """Ops per pair run in the interval (the reference labels it per program)."""
+        return self.interval_ops / self.interval_pairs if self.interval_pairs else 0.0
+
+    @property
+    def mops_per_s(self) -> float:
+        """Millions of ops per second of epoch time (metrics time not counted)."""
+        return self.interval_ops / max(self.interval_seconds, 1e-9) * 1e-6
+
+    @property
+    def epochs_per_s(self) -> float:
+        return self.interval_epochs / max(self.interval_seconds, 1e-9)
+
+
+@dataclass
+class Simulation:
+    """A soup and the loop that runs it under a :class:`RunConfig`.
+
+    The soup is made from the config (fresh, or loaded from ``config.load``) unless
+    one is given. ``elapsed_offset`` adds the time of an earlier part of a resumed run;
+    ``on_epoch`` is called with the number of epochs run after each epoch.
+    """
+
+    config: RunConfig
+    soup: Soup | None = None
+    elapsed_offset: float = 0.0
+    total_ops: int = 0
+    on_epoch: Callable[[int], None] | None = None
+    stop_reason: str | None = field(default=None, init=False)
+    _stop_request: str | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.config.validate()
+        if self.soup is None:
+            self.soup = make_soup(self.config)
+
+    def reports(self) -> Iterator[Report]:
+        """Run until a stop rule fires, yielding each report (spec §1.3)."""
+        config, soup = self.config, self.soup
+        interval_ops = interval_pairs = interval_epochs = 0
+        started = interval_start = time.perf_counter()
+        while True:
+            epoch = soup.epoch
+            result = soup.step()
+            interval_ops += result.ops
+            interval_pairs += result.pairs_run
+            interval_epochs += 1
+            if self.on_epoch is not None:
+                self.on_epoch(soup.epoch)
+
+            interrupted = self._stop_request is not None
+            if interrupted or epoch % config.print_interval == 0:
+                now = time.perf_counter()
+                self.total_ops += interval_ops
+                metrics = measure(soup.programs)
+                report = Report(
+                    epoch=epoch + 1,
+                    metrics=metrics,
+                    total_ops=self.total_ops,
+                    interval_ops=interval_ops,
+                    interval_pairs=interval_pairs,
+                    interval_epochs=interval_epochs,
+                    interval_seconds=now - interval_start,
+                    elapsed_s=self.elapsed_offset + now - started,
+                    stop_reason=self._stop_request
+                    or self.stop_rule(epoch + 1, metrics),
+                    scheduled=epoch % config.print_interval == 0,
+                )
+                yield report
+                # Saved after the report is consumed, so that a run folder has logged
+                # every report up to its last checkpoint (what a resume relies on).
+                if config.checkpoint_dir and (
+                    interrupted or epoch % config.save_interval == 0
+                ):
+                    self.save_checkpoint(Path(config.checkpoint_dir))
+                if report.stop_reason is not None:
+                    self.stop_reason = report.stop_reason
+                    return
+                interval_ops = interval_pairs = interval_epochs = 0
+                interval_start = time.perf_counter()
+
+            if config.reset_interval and epoch % config.reset_interval == 0:
+                # The reference also resets after epoch 0 (a quirk kept on purpose:
+                # it changes the trajectory, spec §1.3).
+                soup.reset()
+
+    def request_stop(self, reason: str = "interrupted") -> None:
+        """Stop after the epoch that is running, with a last report and a
+        checkpoint (safe to call from a signal handler)."""
+        self._stop_request = reason
+
+    def stop_rule(self, epoch: int, metrics: SoupMetrics) -> str | None:
+        """Why the run stops at this report, or None to go on."""
+        config = self.config
+        if config.max_epochs is not None and epoch > config.max_epochs:
+            return f"reached epoch {epoch} > max epochs {config.max_epochs}"
+        if config.stopping_bpb is not None and metrics.brotli_bpb < config.stopping_bpb:
+            return (
+                f"brotli bits per byte {metrics.brotli_bpb:.4f} fell below "
+                f"{config.stopping_bpb}"
+            )
+        if (
+            config.stopping_entropy is not None
+            and metrics.higher_entropy >= config.stopping_entropy
+        ):
+            return (
+                f"high-order entropy {metrics.higher_entropy:.4f} reached "
+                f"{config.stopping_entropy}"
+            )
+        return None
+
+    def save_checkpoint(self, directory: Path) -> Path:
+        """Save the soup as ``directory/<last epoch run>.dat``."""
+        directory.mkdir(parents=True, exist_ok=True)
+        return write_checkpoint(
+            directory / checkpoint_name(self.soup.epoch - 1), self.soup.checkpoint()
+        )
+
+
+def make_soup(config: RunConfig) -> Soup:
+    """The soup a run starts from: fresh from the seed, with the initial program
+    written over it, then replaced by the loaded checkpoint if any (the reference's
+    order)."""
+    language = languages.get(config.language)
+    num_programs = config.num_programs
+    checkpoint = None
+    if config.load is not None:
+        checkpoint = read_checkpoint(config.load, language.program_size)
+        num_programs = checkpoint.num_programs
+    soup = Soup(
+        language,
+        num_programs,
+        config.seed,
+        config.mutation_prob,
+        zero_init=config.zero_init,
+    )
+    if config.initial_program is not None:
+        soup.seed_program(language.parse(config.initial_program))
+    if checkpoint is not None:
+        soup.restore(checkpoint)
+        # A checkpoint is saved before the reset of its epoch; the reference's loader
+        # skips that reset, so a resumed run would leave the uninterrupted one. We
+        # apply it, so that loading continues the same trajectory.
+        last = soup.epoch - 1
+        if config.reset_interval and last >= 0 and last % config.reset_interval == 0:
+            soup.reset()
+    return soup

@@ -1,0 +1,279 @@
+"""The primordial soup and one epoch of it (spec §1).
+
+A soup is N programs of 64 bytes. An epoch pairs them (§1.4), and for every pair
+copies A then B into a 128-byte tape, replaces bytes of it at the mutation rate,
+runs it for at most 8192 steps and writes the halves back (§1.3). Every random draw
+is a hash of (seed, epoch, index), so the soup after any epoch is the same on any
+number of threads and after a resume.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import get_num_threads, njit, prange, types
+
+from complife import languages, pairing
+from complife.checkpoint import Checkpoint
+from complife.languages import EVALUATE_TYPE, Language
+from complife.rng import (
+    MASK64,
+    derive_seed_py,
+    fill_random_programs,
+    splitmix64,
+    splitmix64_py,
+)
+
+#: Steps per interaction in the soup, hard-coded in the reference kernel.
+MAX_STEPS = 8192
+#: Mutation probability is an integer numerator over 2**30 (spec §1.2).
+MUTATION_DENOMINATOR = 1 << 30
+DEFAULT_MUTATION_PROB = 1 / 4096
+
+_LOW30 = np.uint64(MUTATION_DENOMINATOR - 1)
+_LOW8 = np.uint64(0xFF)
+_S8 = np.uint64(8)
+
+
+@njit(inline="always")
+def _mutate(tape, n_programs, epoch_seed, pair, threshold):
+    """Replace byte i of pair ``pair``'s tape when its draw falls under the threshold.
+
+    r = SplitMix64((N*seed(e) + k) * len(tape) + i); the byte becomes r & 0xFF when
+    (r >> 8) & (2**30 - 1) < threshold. A replacement, not a flip: it may leave the
+    byte as it was.
+    """
+    base = (np.uint64(n_programs) * epoch_seed + np.uint64(pair)) * np.uint64(tape.size)
+    for i in range(tape.size):
+        r = splitmix64(base + np.uint64(i))
+        if ((r >> _S8) & _LOW30) < threshold:
+            tape[i] = r & _LOW8
+
+
+@njit(
+    types.int64(
+        types.uint8[:, ::1],
+        types.int64[::1],
+        types.int64,
+        types.uint64,
+        types.uint64,
+        EVALUATE_TYPE,
+        types.int64,
+        types.int64,
+    ),
+    cache=True,
+    parallel=True,
+)
+def _run_epoch(
+    programs, order, n_run, epoch_seed, threshold, evaluate, max_steps, n_chunks
+):
+    """One epoch over all pair slots; returns the total op count.
+
+    Pairs are independent (every program is in one slot), so chunks of slots run in
+    parallel with no shared writes; each chunk keeps one tape in cache.
+    """
+    n_programs, size = programs.shape
+    n_pairs = n_programs // 2
+    total = 0
+    for chunk in prange(n_chunks):
+        tape = np.empty(2 * size, dtype=np.uint8)
+        ops = 0
+        for k in range(chunk * n_pairs // n_chunks, (chunk + 1) * n_pairs // n_chunks):
+            a = order[2 * k]
+            b = order[2 * k + 1]
+            tape[:size] = programs[a]
+            tape[size:] = programs[b]
+            _mutate(tape, n_programs, epoch_seed, k, threshold)
+            if k < n_run:
+                ops += evaluate(tape, max_steps)
+            programs[a] = tape[:size]
+            programs[b] = tape[size:]
+        total += ops
+    return total
+
+
+def run_epoch_py(programs, order, n_run, run_seed, epoch, threshold, twin, max_steps):
+    """Slow twin of :func:`_run_epoch`: one epoch in plain Python, pair by pair."""
+    n, size = programs.shape
+    epoch_seed = derive_seed_py(run_seed, epoch)
+    total = 0
+    for k in range(n // 2):
+        a, b = int(order[2 * k]), int(order[2 * k + 1])
+        tape = bytearray(programs[a].tobytes() + programs[b].tobytes())
+        for i in range(2 * size):
+            r = splitmix64_py((((n * epoch_seed + k) * 2 * size) + i) & MASK64)
+            if (r >> 8) & (MUTATION_DENOMINATOR - 1) < threshold:
+                tape[i] = r & 0xFF
+        if k < n_run:
+            total += twin(tape, max_steps)
+        programs[a] = np.frombuffer(bytes(tape[:size]), dtype=np.uint8)
+        programs[b] = np.frombuffer(bytes(tape[size:]), dtype=np.uint8)
+    return total
+
+
+def mutation_threshold(probability: float) -> int:
+    """The reference's integer form of a per-byte mutation probability."""
+    if not (isinstance(probability, int | float) and 0.0 <= probability <= 1.0):
+        raise ValueError(
+            f"mutation probability {probability!r} is not in [0, 1]; give a per-byte "
+            "probability such as 0.000244140625 (1/4096, the paper's rate)"
+        )
+    return round(probability * MUTATION_DENOMINATOR)
+
+
+@dataclass
+class EpochResult:
+    """What one epoch did: the ops it ran and how many pairs it ran."""
+
+    ops: int
+    pairs_run: int
+
+
+class Soup:
+    """A soup of programs that can be stepped epoch by epoch (spec §1).
+
+    Args:
+        language: a registered language name (see ``complife.languages.names()``).
+        num_programs: N, even; the paper uses 2**17.
+        seed: the run seed; every random draw derives from it.
+        mutation_prob: per-byte replacement probability per interaction.
+        zero_init: start from all-zero programs instead of random bytes.
+        max_steps: step limit per interaction (the reference hard-codes 8192).
+
+    The programs are ``soup.programs``, an (N, 64) uint8 array, writable. ``epoch``
+    is the number of epochs run (the 0-based index of the next one).
+    """
+
+    def __init__(
+        self,
+        language: str | Language,
+        num_programs: int = 1 << 17,
+        seed: int = 0,
+        mutation_prob: float = DEFAULT_MUTATION_PROB,
+        *,
+        zero_init: bool = False,
+        max_steps: int = MAX_STEPS,
+    ):
+        self.language = (
+            language if isinstance(language, Language) else languages.get(language)
+        )
+        check_num_programs(num_programs)
+        check_seed(seed)
+        if max_steps < 1:
+            raise ValueError(f"max_steps is {max_steps}; expected a positive count")
+        self.seed = seed
+        self.mutation_prob = mutation_prob
+        self.threshold = mutation_threshold(mutation_prob)
+        self.zero_init = zero_init
+        self.max_steps = max_steps
+        self.epoch = 0
+        self.reset_index = 1
+        self.order = np.arange(num_programs, dtype=np.int64)
+        self.programs = np.zeros(
+            (num_programs, self.language.program_size), dtype=np.uint8
+        )
+        self.randomize(0)
+
+    @property
+    def num_programs(self) -> int:
+        return self.programs.shape[0]
+
+    def derived_seed(self, k: int) -> int:
+        """``seed(k)`` of the reference for this run's seed."""
+        return derive_seed_py(self.seed, k)
+
+    def randomize(self, stream: int) -> None:
+        """Refill every program from random stream ``stream`` (0 at the start, r for
+        the r-th reset), or with zeros for a zero-initialised soup."""
+        if self.zero_init:
+            self.programs[:] = 0
+        else:
+            fill_random_programs(self.programs, np.uint64(self.derived_seed(stream)))
+
+    def reset(self) -> None:
+        """Re-randomise the whole soup from the next reset stream (the reference's
+        ``--reset_interval``)."""
+        self.randomize(self.reset_index)
+        self.reset_index += 1
+
+    def seed_program(self, program: bytes) -> None:
+        """Write ``program`` over the soup from its first byte, as the reference's
+        ``--initial_program`` does (it may span several programs)."""
+        flat = self.programs.reshape(-1)
+        if len(program) > flat.size:
+            raise ValueError(
+                f"initial program is {len(program)} bytes, longer than the whole soup "
+                f"({flat.size} bytes)"
+            )
+        flat[: len(program)] = np.frombuffer(program, dtype=np.uint8)
+
+    def checkpoint(self) -> Checkpoint:
+        """The soup as a checkpoint to continue from (a copy)."""
+        return Checkpoint(self.reset_index, self.epoch, self.programs.copy())
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """Continue from ``checkpoint``: its programs, epoch and reset stream. Its
+        number of programs replaces this soup's, as with the reference's ``--load``."""
+        check_num_programs(checkpoint.num_programs)
+        if checkpoint.programs.shape[1] != self.language.program_size:
+            raise ValueError(
+                f"checkpoint programs are {checkpoint.programs.shape[1]} bytes; "
+                f"{self.language.name} programs are {self.language.program_size}"
+            )
+        self.programs = np.ascontiguousarray(checkpoint.programs, dtype=np.uint8)
+        self.order = np.arange(checkpoint.num_programs, dtype=np.int64)
+        self.epoch = checkpoint.next_epoch
+        self.reset_index = checkpoint.reset_index
+
+    def pair(self) -> int:
+        """Fill ``self.order`` for the next epoch; return how many pairs run."""
+        return pairing.well_mixed(self.seed, self.epoch, self.order)
+
+    def step(self) -> EpochResult:
+        """Run one epoch and advance ``epoch``."""
+        n_run = self.pair()
+        n_pairs = self.num_programs // 2
+        ops = _run_epoch(
+            self.programs,
+            self.order,
+            n_run,
+            np.uint64(self.derived_seed(self.epoch)),
+            np.uint64(self.threshold),
+            self.language.evaluate,
+            self.max_steps,
+            min(n_pairs, 64 * get_num_threads()),
+        )
+        self.epoch += 1
+        return EpochResult(int(ops), n_run)
+
+    def run(self, epochs: int) -> int:
+        """Run ``epochs`` epochs; return their total op count."""
+        return sum(self.step().ops for _ in range(epochs))
+
+    def to_bytes(self) -> bytes:
+        """The whole soup as one byte string (what the metrics compress)."""
+        return self.programs.tobytes()
+
+    def __repr__(self) -> str:
+        return (
+            f"Soup({self.language.name!r}, num_programs={self.num_programs}, "
+            f"seed={self.seed}, mutation_prob={self.mutation_prob}, "
+            f"epoch={self.epoch})"
+        )
+
+
+def check_num_programs(n: int) -> None:
+    if not isinstance(n, int | np.integer) or n < 2 or n % 2:
+        raise ValueError(
+            f"number of programs is {n!r}; expected an even count of at least 2 "
+            "(programs meet in pairs), such as 131072 = 2**17"
+        )
+
+
+def check_seed(seed: int) -> None:
+    if not isinstance(seed, int | np.integer) or not 0 <= seed < 1 << 64:
+        raise ValueError(
+            f"seed is {seed!r}; expected an integer in [0, 2**64) as the reference "
+            "takes it (size_t)"
+        )

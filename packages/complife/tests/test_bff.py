@@ -1,0 +1,139 @@
+"""The BFF kernels against their pure-Python twin, and the edge cases of spec §2.1."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from complife import languages
+from complife.languages import bff
+
+BFF_NAMES = [v.name for v in bff.VARIANTS]
+
+
+def run_kernel(name, tape, max_steps=8192):
+    array = np.frombuffer(bytes(tape), dtype=np.uint8).copy()
+    ops = languages.get(name).evaluate(array, max_steps)
+    return ops, array.tobytes()
+
+
+def run_twin(name, tape, max_steps=8192):
+    copy = bytearray(tape)
+    ops = languages.get(name).twin(copy, max_steps)
+    return ops, bytes(copy)
+
+
+def command_bytes(name):
+    variant = next(v for v in bff.VARIANTS if v.name == name)
+    return [b for b in range(256) if variant.kind_of(b) <= bff.NULL]
+
+
+@st.composite
+def tapes(draw, name):
+    """128-byte tapes rich in the variant's commands, so loops and copies happen."""
+    commands = command_bytes(name)
+    byte = st.one_of(st.sampled_from(commands), st.integers(0, 255))
+    return bytes(draw(st.lists(byte, min_size=128, max_size=128)))
+
+
+@pytest.mark.parametrize("name", BFF_NAMES)
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_kernel_matches_twin(name, data):
+    tape = data.draw(tapes(name))
+    max_steps = data.draw(st.sampled_from([1, 2, 7, 64, 500, 8192]))
+    assert run_kernel(name, tape, max_steps) == run_twin(name, tape, max_steps)
+
+
+def pad(program: bytes) -> bytes:
+    return program + bytes(128 - len(program))
+
+
+@pytest.mark.parametrize("run", [run_kernel, run_twin])
+class TestEdgeCases:
+    """Hand-traced programs; the expected values follow from spec §2.1."""
+
+    def test_unmatched_open_bracket_ends_the_run(self, run):
+        # '<' wraps head0 to 127 (a zero), so '[' scans forward, finds no ']'.
+        assert run("bff_noheads", pad(b"<[")) == (2, pad(b"<["))
+
+    def test_unmatched_close_bracket_ends_the_run(self, run):
+        # '+' turns tape[0] into ',' (non-zero); ']' scans back and finds no '['.
+        assert run("bff_noheads", pad(b"+]")) == (2, pad(b",]"))
+
+    def test_running_off_the_end(self, run):
+        # 128 null bytes: every byte is visited, none is an op.
+        assert run("bff_noheads", bytes(128)) == (0, bytes(128))
+
+    def test_running_off_the_start(self, run):
+        # bff8 jumps back 8 bytes from pc 3: the pc leaves the tape.
+        assert run("bff8_noheads", pad(b"+\0\0]")) == (2, pad(b",\0\0]"))
+
+    def test_step_limit(self, run):
+        # '[' then ']' jumping back forever: every step is an op until the limit.
+        assert run("bff_noheads", pad(b"[]")) == (8192, pad(b"[]"))
+        assert run("bff_noheads", pad(b"[]"), 5) == (5, pad(b"[]"))
+
+    def test_self_modified_brackets(self, run):
+        # '-' makes a '[' out of '\\' (0x5C); ']' jumps back to it; the second '-'
+        # unmakes it, so the next ']' finds no match. Steps: > \\ - ] - ], one no-op.
+        assert run("bff_noheads", pad(b">\\-]")) == (5, pad(b">Z-]"))
+
+    def test_heads_wrap_around(self, run):
+        # bff takes its heads from bytes 0 and 1: head0 = 200 % 128 = 72; '<' x 73
+        # moves it to -1, i.e. 127, where '+' adds one.
+        tape = bytearray(pad(bytes([200, 5]) + b"<" * 73 + b"+"))
+        expected = bytearray(tape)
+        expected[127] = 1
+        assert run("bff", bytes(tape)) == (74, bytes(expected))
+
+    def test_selfmove_copy_advances_head1(self, run):
+        # bff_selfmove: bytes 0, 1 put head0 at 0 and head1 at 1... then ',' (4)
+        # copies tape[head1] to tape[head0] twice, advancing head1 each time.
+        tape = pad(bytes([0, 1, 4, 0, 4]))
+        # head0 = 0, head1 = 1. pc 2 ',': tape[0] = tape[1] = 1, head1 = 2.
+        # pc 3 '>' (byte 0): head0 = 1. pc 4 ',': tape[1] = tape[2] = 4, head1 = 3.
+        # Then 123 bytes of 0 ('>') are ops too.
+        assert run("bff_selfmove", tape) == (126, bytes([1, 4, 4, 0, 4]) + bytes(123))
+
+
+@pytest.mark.parametrize("name", ["bff_noheads", "bff", "bff8", "bff8_noheads"])
+def test_text_form_is_lossless_for_ascii_variants(name):
+    language = languages.get(name)
+    everything = bytes(range(256))
+    assert language.parse(language.format(everything)) == everything
+
+
+def test_text_form_of_the_papers_replicator():
+    # Paper Fig. 4: a palindrome that copies itself, reversed, into its partner.
+    language = languages.get("bff_noheads")
+    text = "[[{.>]-]                ]-]>.{[["
+    program = language.parse(text.replace(" ", "0"))
+    assert program[:8] == b"[[{.>]-]" and program[-8:] == b"]-]>.{[["
+    assert language.format(program) == text.replace(" ", "0")
+
+
+def test_text_form_stand_ins():
+    language = languages.get("bff_noheads")
+    assert language.format(bytes([0, 0xC4, 0xCC, 0xF1, 0xF3, 0x01, 0xFF])) == (
+        "0AIJL\u0101\u01ff"
+    )
+
+
+def test_unknown_character_is_refused():
+    with pytest.raises(ValueError, match="position 1"):
+        languages.get("bff_noheads").parse("[x]")
+
+
+def test_palette_of_the_reference():
+    palette = languages.get("bff_noheads").palette
+    assert tuple(palette[ord("[")]) == (0, 192, 0)
+    assert tuple(palette[ord(".")]) == (200, 0, 200)
+    assert tuple(palette[ord("{")]) == (200, 128, 220)
+    assert tuple(palette[0]) == (255, 0, 0)
+    assert tuple(palette[0x41]) == (192 + 0x41 // 4,) * 3
+
+
+def test_unknown_language_names_the_choices():
+    with pytest.raises(ValueError, match="bff_noheads"):
+        languages.get("bff_nohead")

@@ -1,0 +1,314 @@
+"""The command line: the reference's flags, run folders, resume, and bad input."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import golden_path
+
+ENV = {**os.environ, "NUMBA_NUM_THREADS": "2", "COLUMNS": "120"}
+SMALL = ["--lang", "bff_noheads", "--num", "1024", "--seed", "7"]
+
+
+def complife(*args, cwd=None, check=True):
+    done = subprocess.run(
+        [sys.executable, "-m", "complife", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=cwd,
+        timeout=600,
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"exit {done.returncode}\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def reference_columns(folder: Path) -> list[list[str]]:
+    with open(folder / "metrics.csv") as f:
+        return [row[:4] for row in csv.reader(f)]
+
+
+def test_reference_flags_and_log_reproduce_a_golden_checkpoint(tmp_path):
+    golden = golden_path("checkpoints", "bff_noheads_num1024_seed99")
+    complife(
+        "run",
+        "--lang",
+        "bff_noheads",
+        "--num",
+        "1024",
+        "--seed",
+        "99",
+        "--max_epochs",
+        "256",
+        "--print_interval",
+        "64",
+        "--save_interval",
+        "64",
+        "--checkpoint_dir",
+        tmp_path / "ck",
+        "--log",
+        tmp_path / "log.csv",
+        "--disable_output",
+    )
+    for f in golden.glob("*.dat"):
+        assert (tmp_path / "ck" / f.name).read_bytes() == f.read_bytes()
+    lines = (tmp_path / "log.csv").read_text().splitlines()
+    assert lines[0] == "epoch,brotli_size,soup_size,higher_entropy"
+    assert [line.split(",")[0] for line in lines[1:]] == [
+        "1",
+        "65",
+        "129",
+        "193",
+        "257",
+    ]
+
+
+def test_run_folder_contents(tmp_path):
+    out = tmp_path / "run"
+    complife("run", *SMALL, "--max-epochs", "128", "--out", out, "--disable-output")
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "checkpoints",
+        "config.json",
+        "entropy.png",
+        "metrics.csv",
+        "soup.png",
+        "top_programs.txt",
+    ]
+    rows = reference_columns(out)
+    assert rows[0] == ["epoch", "brotli_size", "soup_size", "higher_entropy"]
+    assert [r[0] for r in rows[1:]] == ["1", "65", "129"]
+    assert (out / "entropy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    top = (out / "top_programs.txt").read_text().splitlines()
+    assert top[0].startswith("# 20 most common programs of 1024")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--lang", "bff_nohead"], "unknown language 'bff_nohead'"),
+        (["--num", "1023"], "even"),
+        (["--mutation-prob", "1.5"], "[0, 1]"),
+        (["--mutation-prob", "-0.1"], "[0, 1]"),
+        (["--mutation-prob", "lots"], "not a number"),
+        (["--save-interval", "100"], "multiple of print interval"),
+        (["--seed", "-3"], "seed"),
+        (["--initial-program", "[x]"], "position 1"),
+        (["--max-epochs", "many"], "invalid int value"),
+        (["--frobnicate"], "unrecognized arguments"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_touches_nothing(tmp_path, args, message):
+    base = {"--lang": "bff_noheads", "--num": "64"}
+    flags = dict(base)
+    i = 0
+    extra = []
+    while i < len(args):
+        if i + 1 < len(args) and not args[i + 1].startswith("--"):
+            flags[args[i]] = args[i + 1]
+            i += 2
+        else:
+            extra.append(args[i])
+            i += 1
+    argv = [x for kv in flags.items() for x in kv] + extra
+    done = complife(
+        "run",
+        *argv,
+        "--out",
+        tmp_path / "run",
+        "--log",
+        tmp_path / "log.csv",
+        "--disable-output",
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_language_is_named(tmp_path):
+    done = complife("run", "--num", "64", check=False)
+    assert done.returncode == 2 and "--lang is required" in done.stderr
+
+
+def test_bad_checkpoints_are_refused(tmp_path):
+    truncated = tmp_path / "cut.dat"
+    truncated.write_bytes(b"\1\0\0\0\0\0\0\0" * 3 + bytes(100))
+    foreign = tmp_path / "foreign.dat"
+    foreign.write_bytes(b"%PDF-1.7\n" + bytes(500))
+    for path in (truncated, foreign, tmp_path / "missing.dat"):
+        done = complife(
+            "run",
+            "--lang",
+            "bff_noheads",
+            "--load",
+            path,
+            "--disable-output",
+            check=False,
+        )
+        assert done.returncode == 2, done.stderr
+        assert path.name in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_existing_run_folder_needs_force(tmp_path):
+    out = tmp_path / "run"
+    complife("run", *SMALL, "--max-epochs", "64", "--out", out, "--disable-output")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    done = complife(
+        "run",
+        *SMALL,
+        "--max-epochs",
+        "64",
+        "--out",
+        out,
+        "--disable-output",
+        check=False,
+    )
+    assert done.returncode == 2 and "--force" in done.stderr
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    complife(
+        "run", *SMALL, "--max-epochs", "64", "--out", out, "--force", "--disable-output"
+    )
+
+
+def test_force_refuses_a_folder_that_is_not_a_run(tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    done = complife(
+        "run", *SMALL, "--out", tmp_path, "--force", "--disable-output", check=False
+    )
+    assert done.returncode == 2 and "not a run folder" in done.stderr
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def _uninterrupted(tmp_path, epochs):
+    out = tmp_path / "whole"
+    complife(
+        "run",
+        *SMALL,
+        "--max-epochs",
+        epochs,
+        "--save-interval",
+        "128",
+        "--out",
+        out,
+        "--disable-output",
+    )
+    return out
+
+
+def test_resume_after_a_crash_gives_the_uninterrupted_run(tmp_path):
+    whole = _uninterrupted(tmp_path, 640)
+    crashed = tmp_path / "crashed"
+    complife(
+        "run",
+        *SMALL,
+        "--max-epochs",
+        640,
+        "--save-interval",
+        "128",
+        "--out",
+        crashed,
+        "--disable-output",
+    )
+    # As if killed while writing a row after the checkpoint of epoch 256: later
+    # checkpoints gone, rows past it kept, and a torn last line.
+    for p in (crashed / "checkpoints").glob("*.dat"):
+        if p.name > "0000000256.dat":
+            p.unlink()
+    with open(crashed / "metrics.csv", "a") as f:
+        f.write("705,123")
+    complife("run", "--out", crashed, "--resume", "--disable-output")
+    assert reference_columns(crashed) == reference_columns(whole)
+    for p in (whole / "checkpoints").glob("*.dat"):
+        assert (crashed / "checkpoints" / p.name).read_bytes() == p.read_bytes()
+
+
+def test_interrupt_saves_a_checkpoint_and_resume_continues(tmp_path):
+    args = [
+        "--lang",
+        "bff_noheads",
+        "--num",
+        "16384",
+        "--seed",
+        "7",
+        "--max-epochs",
+        "1024",
+        "--save-interval",
+        "512",
+    ]
+    whole = tmp_path / "whole"
+    complife("run", *args, "--out", whole, "--disable-output")
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "complife",
+            "run",
+            *args,
+            "--out",
+            str(out),
+            "--disable-output",
+        ],
+        env=ENV,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while not (out / "checkpoints" / "0000000000.dat").exists():
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "--resume" in err
+    complife("run", "--out", out, "--resume", "--disable-output")
+    assert reference_columns(out) == reference_columns(whole)
+    final = "0000001024.dat"
+    assert (out / "checkpoints" / final).read_bytes() == (
+        whole / "checkpoints" / final
+    ).read_bytes()
+
+
+def test_resume_refuses_changed_soup_settings(tmp_path):
+    out = tmp_path / "run"
+    complife("run", *SMALL, "--max-epochs", "64", "--out", out, "--disable-output")
+    done = complife("run", "--out", out, "--resume", "--seed", "8", check=False)
+    assert done.returncode == 2 and "--seed" in done.stderr
+
+
+def test_resume_can_extend_the_run(tmp_path):
+    out = tmp_path / "run"
+    complife(
+        "run",
+        *SMALL,
+        "--max-epochs",
+        "256",
+        "--save-interval",
+        "64",
+        "--out",
+        out,
+        "--disable-output",
+    )
+    complife("run", "--out", out, "--resume", "--max-epochs", "512", "--disable-output")
+    whole = tmp_path / "whole"
+    complife(
+        "run",
+        *SMALL,
+        "--max-epochs",
+        "512",
+        "--save-interval",
+        "64",
+        "--out",
+        whole,
+        "--disable-output",
+    )
+    assert reference_columns(out) == reference_columns(whole)
