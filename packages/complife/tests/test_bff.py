@@ -1,6 +1,5 @@
 """The BFF kernels against their pure-Python twin, and the edge cases of spec §2.1."""
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,9 +11,7 @@ BFF_NAMES = [v.name for v in bff.VARIANTS]
 
 
 def run_kernel(name, tape, max_steps=8192):
-    array = np.frombuffer(bytes(tape), dtype=np.uint8).copy()
-    ops = languages.get(name).evaluate(array, max_steps)
-    return ops, array.tobytes()
+    return languages.run(languages.get(name), tape, max_steps)
 
 
 def run_twin(name, tape, max_steps=8192):

@@ -29,8 +29,9 @@ def program_text(language: Language, program: bytes) -> Text:
     return text
 
 
-def byte_shares(language: Language, shares: tuple[tuple[int, float], ...]) -> Text:
-    text = Text()
+def byte_shares(label: str, language: Language, shares) -> Text:
+    """One line of byte values with their shares of the soup."""
+    text = Text(label, no_wrap=True, overflow="ellipsis")
     for b, share in shares:
         text.append(language.format(bytes([b])), style="bold white")
         text.append(f" {share:6.2%}  ")
@@ -139,13 +140,18 @@ class LiveView:
         )
         lines = [
             table,
-            Text("most frequent  ") + byte_shares(self.language, m.frequent_bytes),
-            Text("least frequent ") + byte_shares(self.language, m.uncommon_bytes),
+            byte_shares("most frequent  ", self.language, m.frequent_bytes),
+            byte_shares("least frequent ", self.language, m.uncommon_bytes),
             Text(""),
         ]
-        for i in range(min(self.pairs_shown, len(programs) // 2)):
-            line = program_text(self.language, programs[2 * i].tobytes())
-            line.append("   ")
-            line.append_text(program_text(self.language, programs[2 * i + 1].tobytes()))
-            lines.append(line)
+        # A pair per line as the reference prints it, or a program per line when the
+        # terminal is too narrow for two.
+        per_line = 2 if self.console.width >= 2 * programs.shape[1] + 3 else 1
+        for i in range(0, min(2 * self.pairs_shown, len(programs)), 2):
+            for j in range(0, 2, per_line):
+                line = Text(no_wrap=True, overflow="crop")
+                for p in range(i + j, i + j + per_line):
+                    line.append_text(program_text(self.language, programs[p].tobytes()))
+                    line.append("   ")
+                lines.append(line)
         return Group(*lines)

@@ -16,7 +16,7 @@ from numba import get_num_threads, njit, prange, types
 
 from complife import languages, pairing
 from complife.checkpoint import Checkpoint
-from complife.languages import EVALUATE_TYPE, Language
+from complife.languages import EVALUATE_TYPE, SCRATCH_SIZE, Language
 from complife.rng import (
     MASK64,
     derive_seed_py,
@@ -78,6 +78,7 @@ def _run_epoch(
     total = 0
     for chunk in prange(n_chunks):
         tape = np.empty(2 * size, dtype=np.uint8)
+        scratch = np.zeros(SCRATCH_SIZE, dtype=np.uint8)
         ops = 0
         for k in range(chunk * n_pairs // n_chunks, (chunk + 1) * n_pairs // n_chunks):
             a = order[2 * k]
@@ -86,7 +87,7 @@ def _run_epoch(
             tape[size:] = programs[b]
             _mutate(tape, n_programs, epoch_seed, k, threshold)
             if k < n_run:
-                ops += evaluate(tape, max_steps)
+                ops += evaluate(tape, max_steps, scratch)
             programs[a] = tape[:size]
             programs[b] = tape[size:]
         total += ops

@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import types
 
-#: The signature every soup kernel has: ``ops = evaluate(tape, max_steps)``. The tape
-#: (program A followed by program B) is changed in place. Kernels are passed to the
-#: soup engine as first-class functions of this type, so the engine is compiled and
-#: cached once for all languages.
-EVALUATE_SIGNATURE = types.int64(types.uint8[::1], types.int64)
+#: The signature every soup kernel has: ``ops = evaluate(tape, max_steps, scratch)``.
+#: The tape (program A followed by program B) is changed in place; ``scratch`` is
+#: SCRATCH_SIZE bytes of working memory (a stack, registers) that the caller owns, so
+#: that a kernel allocates nothing per interaction. Kernels are passed to the soup
+#: engine as first-class functions of this type, so the engine is compiled and cached
+#: once for all languages.
+EVALUATE_SIGNATURE = types.int64(types.uint8[::1], types.int64, types.uint8[::1])
 EVALUATE_TYPE = types.FunctionType(EVALUATE_SIGNATURE)
+SCRATCH_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class Language:
         name: the reference's registered name (``--lang``).
         family: the module it belongs to (``bff``, ``forth``, ...).
         summary: one line for ``--help`` and listings.
-        evaluate: numba kernel of :data:`EVALUATE_SIGNATURE`.
+        evaluate: numba kernel of :data:`EVALUATE_SIGNATURE`; see also :func:`run`.
         twin: pure-Python twin, ``ops = twin(tape: bytearray, max_steps)``.
         steps: pure-Python tracer; yields a :class:`Step` before each step and
             changes the tape as it goes.
@@ -92,6 +95,13 @@ def get(name: str) -> Language:
         raise ValueError(
             f"unknown language {name!r}; expected one of {', '.join(names())}.{hint}"
         ) from None
+
+
+def run(language: Language, tape, max_steps: int) -> tuple[int, bytes]:
+    """Run one tape with a language's kernel; return the op count and the final tape."""
+    array = np.frombuffer(bytes(tape), dtype=np.uint8).copy()
+    ops = language.evaluate(array, max_steps, np.zeros(SCRATCH_SIZE, dtype=np.uint8))
+    return int(ops), array.tobytes()
 
 
 def names() -> list[str]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
 
 from complife.languages import EVALUATE_SIGNATURE, Language, Step, register
 
@@ -130,16 +131,84 @@ VARIANTS = (
 # The kernel
 
 
+# The kernel keeps two 128-bit masks of the tape, each as two words: where the
+# commands are (to cross runs of no-ops in one move) and where the brackets are (to
+# find a matching bracket by visiting brackets only). Every write updates them.
+_ONE = np.uint64(1)
+_ZERO = np.uint64(0)
+
+
+@njit(inline="always")
+def _masks(tape, kind, start):
+    """Bits of the commands and of the brackets among tape[start : start + 64]."""
+    commands = _ZERO
+    brackets = _ZERO
+    for i in range(64):
+        k = kind[tape[start + i]]
+        if k < NULL:
+            commands |= _ONE << np.uint64(i)
+            if k <= LOOP_END:
+                brackets |= _ONE << np.uint64(i)
+    return commands, brackets
+
+
+@njit(inline="always")
+def _next_set(low, high, p):
+    """Lowest set position >= p of a two-word mask, or 128; 0 <= p <= 128."""
+    if p < 64:
+        rest = low >> np.uint64(p)
+        if rest:
+            return p + np.int64(trailing_zeros(rest))
+        if high:
+            return 64 + np.int64(trailing_zeros(high))
+        return 128
+    if p < 128:
+        rest = high >> np.uint64(p - 64)
+        if rest:
+            return p + np.int64(trailing_zeros(rest))
+    return 128
+
+
+@njit(inline="always")
+def _prev_set(low, high, p):
+    """Highest set position <= p of a two-word mask, or -1; -1 <= p < 128."""
+    if p >= 64:
+        rest = high << np.uint64(127 - p)
+        if rest:
+            return p - np.int64(leading_zeros(rest))
+        if low:
+            return 63 - np.int64(leading_zeros(low))
+        return -1
+    if p >= 0:
+        rest = low << np.uint64(63 - p)
+        if rest:
+            return p - np.int64(leading_zeros(rest))
+    return -1
+
+
+@njit(inline="always")
+def _set_bit(low, high, p, on):
+    bit = _ONE << np.uint64(p & 63)
+    if p < 64:
+        low = (low | bit) if on else (low & ~bit)
+    else:
+        high = (high | bit) if on else (high & ~bit)
+    return low, high
+
+
 @njit(inline="always")
 def _run(tape, max_steps, kind, is_zero, heads_from_tape, jump8, selfmove):
-    """Run one pair tape in place; return steps minus no-op steps (spec §2.1).
+    """Run one 128-byte pair tape in place; return its op count (spec §2.1).
 
-    The step count includes every byte the pc visits; a jump is one step. Heads are
-    masked to the tape at the start of each step, the pc is not: leaving the tape
-    ends the run.
+    Every byte the pc visits is a step, no-ops included, and the run stops after
+    ``max_steps`` of them. Before a transition most visited bytes are no-ops, so a
+    run of them is crossed in one move, adding exactly the steps it skips; a bracket
+    scan visits only brackets. Heads are masked to the tape before each command; the
+    pc is not: leaving the tape ends the run.
     """
-    n = tape.size
-    mask = n - 1
+    n = 128
+    command_low, bracket_low = _masks(tape, kind, 0)
+    command_high, bracket_high = _masks(tape, kind, 64)
     if heads_from_tape:
         head0 = np.int64(tape[0]) % n
         head1 = np.int64(tape[1]) % n
@@ -150,31 +219,36 @@ def _run(tape, max_steps, kind, is_zero, heads_from_tape, jump8, selfmove):
         pc = 0
 
     steps = 0
-    noops = 0
+    ops = 0
     while steps < max_steps:
-        head0 &= mask
-        head1 &= mask
         k = kind[tape[pc]]
-        steps += 1
         if k >= NULL:
-            noops += 1
-        elif k == LOOP_START:
+            target = _next_set(command_low, command_high, pc)
+            if target - pc >= max_steps - steps:
+                break
+            steps += target - pc
+            if target >= n:
+                break
+            pc = target
+            k = kind[tape[pc]]
+
+        steps += 1
+        ops += 1
+        head0 &= n - 1
+        head1 &= n - 1
+        written = -1
+        if k == LOOP_START:
             if is_zero[tape[head0]]:
                 if jump8:
                     pc += 8
                 else:
                     depth = 1
-                    pc += 1
-                    while pc < n:
-                        c = kind[tape[pc]]
-                        if c == LOOP_END:
-                            depth -= 1
-                            if depth == 0:
-                                break
-                        elif c == LOOP_START:
-                            depth += 1
-                        pc += 1
-                    if depth != 0:
+                    while depth:
+                        pc = _next_set(bracket_low, bracket_high, pc + 1)
+                        if pc >= n:
+                            break
+                        depth += 1 if kind[tape[pc]] == LOOP_START else -1
+                    if depth:
                         break
         elif k == LOOP_END:
             if not is_zero[tape[head0]]:
@@ -184,26 +258,25 @@ def _run(tape, max_steps, kind, is_zero, heads_from_tape, jump8, selfmove):
                         break
                 else:
                     depth = 1
-                    pc -= 1
-                    while pc >= 0:
-                        c = kind[tape[pc]]
-                        if c == LOOP_START:
-                            depth -= 1
-                            if depth == 0:
-                                break
-                        elif c == LOOP_END:
-                            depth += 1
-                        pc -= 1
-                    if depth != 0:
+                    while depth:
+                        pc = _prev_set(bracket_low, bracket_high, pc - 1)
+                        if pc < 0:
+                            break
+                        depth += 1 if kind[tape[pc]] == LOOP_END else -1
+                    if depth:
                         break
         elif k == PLUS:
             tape[head0] = (tape[head0] + 1) & 255
+            written = head0
         elif k == MINUS:
             tape[head0] = (tape[head0] - 1) & 255
+            written = head0
         elif k == COPY01:
             tape[head1] = tape[head0]
+            written = head1
         elif k == COPY10:
             tape[head0] = tape[head1]
+            written = head0
             if selfmove:
                 head1 += 1
         elif k == DEC0:
@@ -214,10 +287,19 @@ def _run(tape, max_steps, kind, is_zero, heads_from_tape, jump8, selfmove):
             head1 -= 1
         else:
             head1 += 1
+
+        if written >= 0:
+            c = kind[tape[written]]
+            command_low, command_high = _set_bit(
+                command_low, command_high, written, c < NULL
+            )
+            bracket_low, bracket_high = _set_bit(
+                bracket_low, bracket_high, written, c <= LOOP_END
+            )
         pc += 1
         if pc >= n:
             break
-    return steps - noops
+    return ops
 
 
 def _kind_table(variant: Variant) -> np.ndarray:
@@ -240,37 +322,37 @@ _KIND_SELFMOVE = _kind_table(_V["bff_selfmove"])
 # One entry point per variant, so that numba specialises the kernel for each and the
 # soup engine can take it as a first-class function of EVALUATE_SIGNATURE.
 @njit(EVALUATE_SIGNATURE, cache=True)
-def evaluate_bff_noheads(tape, max_steps):
+def evaluate_bff_noheads(tape, max_steps, scratch):
     return _run(tape, max_steps, _KIND_ASCII, _ZERO_BYTE, False, False, False)
 
 
 @njit(EVALUATE_SIGNATURE, cache=True)
-def evaluate_bff(tape, max_steps):
+def evaluate_bff(tape, max_steps, scratch):
     return _run(tape, max_steps, _KIND_ASCII, _ZERO_BYTE, True, False, False)
 
 
 @njit(EVALUATE_SIGNATURE, cache=True)
-def evaluate_bff8(tape, max_steps):
+def evaluate_bff8(tape, max_steps, scratch):
     return _run(tape, max_steps, _KIND_ASCII, _ZERO_BYTE, True, True, False)
 
 
 @njit(EVALUATE_SIGNATURE, cache=True)
-def evaluate_bff8_noheads(tape, max_steps):
+def evaluate_bff8_noheads(tape, max_steps, scratch):
     return _run(tape, max_steps, _KIND_ASCII, _ZERO_BYTE, False, True, False)
 
 
 @njit(EVALUATE_SIGNATURE, cache=True)
-def evaluate_bff_noheads_4bit(tape, max_steps):
+def evaluate_bff_noheads_4bit(tape, max_steps, scratch):
     return _run(tape, max_steps, _KIND_NIBBLE, _ZERO_NIBBLE, False, False, False)
 
 
 @njit(EVALUATE_SIGNATURE, cache=True)
-def evaluate_bff_perm(tape, max_steps):
+def evaluate_bff_perm(tape, max_steps, scratch):
     return _run(tape, max_steps, _KIND_PERM, _ZERO_BYTE, True, False, False)
 
 
 @njit(EVALUATE_SIGNATURE, cache=True)
-def evaluate_bff_selfmove(tape, max_steps):
+def evaluate_bff_selfmove(tape, max_steps, scratch):
     return _run(tape, max_steps, _KIND_SELFMOVE, _ZERO_BYTE, True, False, True)
 
 
