@@ -114,6 +114,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add(soup, "load", metavar="FILE", help="continue from a .dat checkpoint")
 
+    pairs = run.add_argument_group("who meets whom (default: well mixed)")
+    _add(
+        pairs,
+        "permute_programs",
+        action=_Bool,
+        help="shuffle programs every epoch; --no-permute-programs pairs ring "
+        "neighbours instead",
+    )
+    _add(pairs, "fixed_shuffle", action=_Bool, help="a fixed permutation, no RNG")
+    _add(
+        pairs,
+        "interaction_pattern",
+        metavar="FILE",
+        help="allowed pairs, lines 'a b' (a meets b, a first)",
+    )
+    _add(
+        pairs,
+        "grid",
+        type=int,
+        nargs=2,
+        metavar=("W", "H"),
+        help="a W x H grid, radius 2, edges clipped (the paper's: 240 135)",
+    )
+
     stop = run.add_argument_group("reports and stopping")
     _add(
         stop,
@@ -209,7 +233,15 @@ def _config_from_args(args: dict) -> RunConfig:
         "initial_program": args.pop("initial_program", None),
         "stopping_bpb": args.pop("stopping_bpb", None),
         "stopping_entropy": args.pop("stopping_entropy", None),
+        "permute_programs": args.pop("permute_programs", None),
+        "fixed_shuffle": args.pop("fixed_shuffle", None),
+        "interaction_pattern": args.pop("interaction_pattern", None),
+        "grid": args.pop("grid", None),
     }
+    if settings["grid"] is not None:
+        settings["grid"] = tuple(settings["grid"])
+        if settings["num_programs"] is None:
+            settings["num_programs"] = settings["grid"][0] * settings["grid"][1]
     return {k: v for k, v in settings.items() if v is not None}
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from complife import languages
 from complife.checkpoint import checkpoint_name, read_checkpoint, write_checkpoint
 from complife.metrics import SoupMetrics, measure
+from complife.pairing import FixedShuffle, Neighbours, Ring, WellMixed
 from complife.soup import (
     DEFAULT_MUTATION_PROB,
     Soup,
@@ -53,6 +54,10 @@ class RunConfig:
     initial_program: str | None = None
     stopping_bpb: float | None = None
     stopping_entropy: float | None = None
+    permute_programs: bool = True
+    fixed_shuffle: bool = False
+    interaction_pattern: str | None = None
+    grid: tuple[int, int] | None = None
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first setting that cannot work."""
@@ -75,11 +80,54 @@ class RunConfig:
             raise ConfigError(f"max epochs is {self.max_epochs}; expected >= 0")
         if self.reset_interval is not None:
             _positive("reset interval", self.reset_interval)
+        self._validate_pairing()
         if self.initial_program is not None:
             try:
                 languages.get(self.language).parse(self.initial_program)
             except ValueError as e:
                 raise ConfigError(f"initial program: {e}") from None
+
+    def _validate_pairing(self) -> None:
+        chosen = [
+            flag
+            for flag, on in (
+                ("--fixed-shuffle", self.fixed_shuffle),
+                ("--no-permute-programs", not self.permute_programs),
+                ("--interaction-pattern", self.interaction_pattern is not None),
+                ("--grid", self.grid is not None),
+            )
+            if on
+        ]
+        if len(chosen) > 1:
+            raise ConfigError(
+                f"{' and '.join(chosen)} are different pairing rules; choose one"
+            )
+        if self.grid is not None:
+            width, height = self.grid
+            if width < 1 or height < 1:
+                raise ConfigError(f"grid {width}x{height}: expected a positive size")
+            if self.load is None and width * height != self.num_programs:
+                raise ConfigError(
+                    f"a {width}x{height} grid holds {width * height} programs, not "
+                    f"{self.num_programs}; give --num {width * height} or another grid"
+                )
+        if self.fixed_shuffle and self.load is None:
+            try:
+                FixedShuffle().check(self.num_programs)
+            except ValueError as e:
+                raise ConfigError(str(e)) from None
+
+    def pairing(self, num_programs: int):
+        """The pairing rule of this run for a soup of ``num_programs``."""
+        if self.interaction_pattern is not None:
+            return Neighbours.read(self.interaction_pattern, num_programs)
+        if self.grid is not None:
+            return Neighbours.grid(*self.grid)
+        if not self.permute_programs:
+            return Ring()
+        if self.fixed_shuffle:
+            return FixedShuffle()
+        return WellMixed()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -93,6 +141,8 @@ class RunConfig:
                 f"unknown run setting(s) {', '.join(unknown)}; known settings are "
                 f"{', '.join(sorted(known))}"
             )
+        if data.get("grid") is not None:
+            data = {**data, "grid": tuple(data["grid"])}
         return cls(**data)
 
 
@@ -251,13 +301,18 @@ def make_soup(config: RunConfig) -> Soup:
     if config.load is not None:
         checkpoint = read_checkpoint(config.load, language.program_size)
         num_programs = checkpoint.num_programs
-    soup = Soup(
-        language,
-        num_programs,
-        config.seed,
-        config.mutation_prob,
-        zero_init=config.zero_init,
-    )
+    try:
+        pairing = config.pairing(num_programs)
+        soup = Soup(
+            language,
+            num_programs,
+            config.seed,
+            config.mutation_prob,
+            zero_init=config.zero_init,
+            pairing=pairing,
+        )
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     if config.initial_program is not None:
         soup.seed_program(language.parse(config.initial_program))
     if checkpoint is not None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import get_num_threads, njit, prange, types
 
-from complife import languages, pairing
+from complife import languages
+from complife import pairing as pairing_rules
 from complife.checkpoint import Checkpoint
 from complife.languages import EVALUATE_TYPE, SCRATCH_SIZE, Language
 from complife.rng import (
@@ -141,6 +142,7 @@ class Soup:
         mutation_prob: per-byte replacement probability per interaction.
         zero_init: start from all-zero programs instead of random bytes.
         max_steps: step limit per interaction (the reference hard-codes 8192).
+        pairing: who meets whom (``complife.pairing``); well mixed by default.
 
     The programs are ``soup.programs``, an (N, 64) uint8 array, writable. ``epoch``
     is the number of epochs run (the 0-based index of the next one).
@@ -155,6 +157,7 @@ class Soup:
         *,
         zero_init: bool = False,
         max_steps: int = MAX_STEPS,
+        pairing=None,
     ):
         self.language = (
             language if isinstance(language, Language) else languages.get(language)
@@ -168,6 +171,8 @@ class Soup:
         self.threshold = mutation_threshold(mutation_prob)
         self.zero_init = zero_init
         self.max_steps = max_steps
+        self.pairing = pairing if pairing is not None else pairing_rules.WellMixed()
+        self.pairing.check(num_programs)
         self.epoch = 0
         self.reset_index = 1
         self.order = np.arange(num_programs, dtype=np.int64)
@@ -217,6 +222,7 @@ class Soup:
         """Continue from ``checkpoint``: its programs, epoch and reset stream. Its
         number of programs replaces this soup's, as with the reference's ``--load``."""
         check_num_programs(checkpoint.num_programs)
+        self.pairing.check(checkpoint.num_programs)
         if checkpoint.programs.shape[1] != self.language.program_size:
             raise ValueError(
                 f"checkpoint programs are {checkpoint.programs.shape[1]} bytes; "
@@ -229,7 +235,7 @@ class Soup:
 
     def pair(self) -> int:
         """Fill ``self.order`` for the next epoch; return how many pairs run."""
-        return pairing.well_mixed(self.seed, self.epoch, self.order)
+        return self.pairing.pair(self.seed, self.epoch, self.order)
 
     def step(self) -> EpochResult:
         """Run one epoch and advance ``epoch``."""
