@@ -312,3 +312,80 @@ def test_resume_can_extend_the_run(tmp_path):
         "--disable-output",
     )
     assert reference_columns(out) == reference_columns(whole)
+
+
+def test_exec_runs_one_program():
+    done = complife("exec", "bff_noheads", "[[{.>]-]]-]>.{[[")
+    lines = done.stdout.splitlines()
+    assert lines[-2] == "ops: 32768"
+    # The palindrome copies itself, reversed, to the end of the tape.
+    assert lines[-1].endswith("[[{.>]-]]-]>.{[[")
+
+
+def test_exec_trace_shows_each_step():
+    done = complife("exec", "bff_noheads", "+>[<]", "--trace", "--steps", "3")
+    steps = [line for line in done.stdout.splitlines() if line.startswith("step")]
+    assert steps == [
+        "step      0 pc    0 heads   0   0",
+        "step      1 pc    1 heads   0   0",
+        "step      2 pc    2 heads   1   0",
+    ]
+    assert "ops: 3" in done.stdout
+
+
+def test_selfrep_command():
+    done = complife("selfrep", "bff_noheads", "[[{.>]-]0000000000000000]-]>.{[[")
+    assert done.stdout.startswith("score ") and "a replicator" in done.stdout
+    done = complife("selfrep", "bff_noheads", "+++")
+    assert "not a replicator" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["exec", "bff_noheads", "[x]"],
+        ["selfrep", "bff_noheads", "[x]"],
+        ["exec", "nonsense", "+"],
+        ["selfrep", "bff_noheads", "+" * 65],
+    ],
+)
+def test_program_commands_reject_bad_programs(argv):
+    done = complife(*argv, check=False)
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+
+
+def test_draw_to_writes_pictures_at_every_report(tmp_path):
+    complife(
+        "run", "--lang", "bff", "--grid", "8", "4", "--max-epochs", "64",
+        "--draw-to", tmp_path / "rows", "--draw-to-2d", tmp_path / "tiles",
+        "--disable-output",
+    )  # fmt: skip
+    for kind, size in (("rows", None), ("tiles", (64, 32))):
+        names = sorted(p.name for p in (tmp_path / kind).iterdir())
+        assert names == ["000000000001.png", "000000000065.png"]
+        if size:
+            from PIL import Image
+
+            assert Image.open(tmp_path / kind / names[0]).size == size
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--grid", "16", "8", "--num", "100"], "holds 128 programs"),
+        (["--interaction-pattern", "PATTERN", "--num", "64"], "line 2"),
+        (["--fixed-shuffle", "--num", "96"], "power-of-two"),
+        (["--fixed-shuffle", "--nopermute_programs"], "choose one"),
+        (["--stopping-selfrep-count", "3"], "needs --eval-selfrep"),
+        (["--draw-to-2d", "DRAW", "--num", "96"], "not a square"),
+    ],
+)
+def test_bad_soup_options(tmp_path, args, message):
+    pattern = tmp_path / "pattern.txt"
+    pattern.write_text("0 1\n1 5000\n")
+    args = [str(pattern) if a == "PATTERN" else a for a in args]
+    args = [str(tmp_path / "draw") if a == "DRAW" else a for a in args]
+    done = complife("run", "--lang", "bff", *args, "--disable-output", check=False)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and len(done.stderr.splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pattern.txt"]

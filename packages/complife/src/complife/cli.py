@@ -1,4 +1,4 @@
-"""``complife``: run soups from the command line.
+"""``complife``: run soups and take programs apart from the command line.
 
 ``complife run`` takes the reference's flags in kebab-case (``--max-epochs``; the
 reference's own ``--max_epochs`` and ``--noX`` spellings work too). Bad input is one
@@ -8,6 +8,7 @@ line on stderr and exit code 2, before any file is touched.
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 from pathlib import Path
@@ -22,7 +23,9 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 #: Settings that may change when a run folder is resumed: only when to stop.
-RESUMABLE = ("max_epochs", "stopping_bpb", "stopping_entropy")
+RESUMABLE = ("max_epochs", "stopping_bpb", "stopping_entropy", "stopping_selfrep_count")
+#: Flags whose names differ from the RunConfig field they set.
+FIELD_OF_FLAG = {"lang": "language", "num": "num_programs"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -61,12 +64,11 @@ def _add(group, name: str, **kwargs) -> None:
 
 def _probability(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a number; give a probability such as 0.000244140625"
         ) from None
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,7 +82,37 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", metavar="COMMAND", parser_class=Parser
     )
     commands.required = True
+    _add_run(commands)
 
+    run_one = commands.add_parser(
+        "exec",
+        help="run one program",
+        description="Run one program on a 128-byte tape (zero-padded) and show the "
+        "tape before and after; --trace shows every step.",
+    )
+    run_one.add_argument("lang", metavar="LANG", help="language")
+    run_one.add_argument("program", metavar="PROGRAM", help="program in text form")
+    run_one.add_argument(
+        "--steps", type=int, default=32768, help="step limit [32768, as --run_steps]"
+    )
+    run_one.add_argument("--trace", action="store_true", help="show every step")
+
+    score = commands.add_parser(
+        "selfrep",
+        help="self-replication score of a program",
+        description="The score of spec §4 (0-64): how much of itself a program "
+        "copies into random partners; the reference counts >= 5 as a replicator.",
+    )
+    score.add_argument("lang", metavar="LANG", help="language")
+    score.add_argument("program", metavar="PROGRAM", help="program in text form")
+    score.add_argument("--epoch", type=int, default=0, help="epoch of the noise [0]")
+    score.add_argument("--seed", type=int, default=0, help="seed of the noise [0]")
+
+    commands.add_parser("languages", help="list the languages")
+    return parser
+
+
+def _add_run(commands) -> None:
     run = commands.add_parser(
         "run",
         help="run a soup",
@@ -167,6 +199,19 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="X",
         help="stop when brotli bits per byte fall below X",
     )
+    _add(
+        stop,
+        "eval_selfrep",
+        action=_Bool,
+        help="count replicators (score >= 5) at every report; slow",
+    )
+    _add(
+        stop,
+        "stopping_selfrep_count",
+        type=int,
+        metavar="K",
+        help="stop when K programs are replicators (needs --eval-selfrep)",
+    )
 
     out = run.add_argument_group("output")
     _add(
@@ -191,11 +236,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="epochs between checkpoints, a multiple of --print-interval [256]",
     )
     _add(out, "log", metavar="FILE", help="CSV log in the reference's format")
+    _add(
+        out,
+        "draw_to",
+        metavar="DIR",
+        help="a PNG of the soup as rows at every report",
+    )
+    _add(
+        out,
+        "draw_to_2d",
+        metavar="DIR",
+        help="a PNG of the soup as 8x8 tiles on its grid at every report",
+    )
+    _add(
+        out,
+        "grid_width_2d",
+        type=int,
+        metavar="W",
+        help="tiles per row of --draw-to-2d [the --grid width, or sqrt N]",
+    )
     _add(out, "disable_output", action=_Bool, help="no live display")
     _add(out, "threads", type=int, metavar="T", help="worker threads [all cores]")
-
-    commands.add_parser("languages", help="list the languages")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,8 +266,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command == "languages":
             return list_languages()
+        if command == "exec":
+            return exec_program(**args)
+        if command == "selfrep":
+            return selfrep_score(**args)
         return run(args)
-    except (ConfigError, RunFolderError, CheckpointError) as e:
+    except (ConfigError, RunFolderError, CheckpointError, ValueError) as e:
         print(f"complife {command}: error: {e}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -217,32 +282,71 @@ def list_languages() -> int:
     return 0
 
 
-def _config_from_args(args: dict) -> RunConfig:
-    settings = {
-        "language": args.pop("lang", None),
-        "num_programs": args.pop("num", None),
-        "seed": args.pop("seed", None),
-        "mutation_prob": args.pop("mutation_prob", None),
-        "max_epochs": args.pop("max_epochs", None),
-        "print_interval": args.pop("print_interval", None),
-        "save_interval": args.pop("save_interval", None),
-        "checkpoint_dir": args.pop("checkpoint_dir", None),
-        "load": args.pop("load", None),
-        "reset_interval": args.pop("reset_interval", None),
-        "zero_init": args.pop("zero_init", None),
-        "initial_program": args.pop("initial_program", None),
-        "stopping_bpb": args.pop("stopping_bpb", None),
-        "stopping_entropy": args.pop("stopping_entropy", None),
-        "permute_programs": args.pop("permute_programs", None),
-        "fixed_shuffle": args.pop("fixed_shuffle", None),
-        "interaction_pattern": args.pop("interaction_pattern", None),
-        "grid": args.pop("grid", None),
-    }
-    if settings["grid"] is not None:
-        settings["grid"] = tuple(settings["grid"])
-        if settings["num_programs"] is None:
-            settings["num_programs"] = settings["grid"][0] * settings["grid"][1]
-    return {k: v for k, v in settings.items() if v is not None}
+def _parse_program(lang: str, program: str):
+    language = languages.get(lang)
+    parsed = language.parse(program)
+    if len(parsed) > 2 * language.program_size:
+        raise ValueError(
+            f"program is {len(parsed)} bytes; the tape holds "
+            f"{2 * language.program_size}"
+        )
+    return language, parsed
+
+
+def exec_program(lang: str, program: str, steps: int, trace: bool) -> int:
+    from rich.console import Console
+
+    from complife.display import tape_text
+
+    if steps < 0:
+        raise ValueError(f"--steps {steps}: expected a count >= 0")
+    language, parsed = _parse_program(lang, program)
+    tape = parsed + bytes(2 * language.program_size - len(parsed))
+    console = Console(highlight=False)
+    console.print(tape_text(language, tape), soft_wrap=True)
+    if trace:
+        work = bytearray(tape)
+        run = language.steps(work, steps)
+        while True:
+            try:
+                step = next(run)
+            except StopIteration as done:
+                ops = done.value
+                break
+            state = f"step {step.step:6d} pc {step.pc:4d}"
+            if step.heads:
+                state += " heads " + " ".join(f"{h:3d}" for h in step.heads)
+            if step.stack:
+                state += " stack " + " ".join(f"{v:02X}" for v in step.stack[-8:])
+            console.print(state)
+            console.print(
+                tape_text(language, bytes(work), step.pc, step.heads), soft_wrap=True
+            )
+        final = bytes(work)
+    else:
+        ops, final = languages.run(language, tape, steps)
+    console.print(f"ops: {ops}")
+    console.print(tape_text(language, final), soft_wrap=True)
+    return 0
+
+
+def selfrep_score(lang: str, program: str, epoch: int, seed: int) -> int:
+    from complife import selfrep
+
+    language, parsed = _parse_program(lang, program)
+    value = selfrep.score(language, parsed, epoch, seed)
+    verdict = "a replicator" if value >= selfrep.THRESHOLD else "not a replicator"
+    print(f"score {value} of 64: {verdict} (threshold {selfrep.THRESHOLD})")
+    return 0
+
+
+def _config_from_args(args: dict) -> dict:
+    """The RunConfig settings given on the command line (absent flags left out)."""
+    given = {FIELD_OF_FLAG.get(k, k): v for k, v in args.items()}
+    if "grid" in given:
+        given["grid"] = tuple(given["grid"])
+        given.setdefault("num_programs", given["grid"][0] * given["grid"][1])
+    return given
 
 
 def run(args: dict) -> int:
@@ -252,6 +356,7 @@ def run(args: dict) -> int:
     log_path = args.pop("log", None)
     quiet = args.pop("disable_output", False)
     threads = args.pop("threads", None)
+    draw = {k: args.pop(k, None) for k in ("draw_to", "draw_to_2d", "grid_width_2d")}
     given = _config_from_args(args)
 
     folder = RunFolder(out) if out else None
@@ -279,21 +384,50 @@ def run(args: dict) -> int:
             folder.check_new(force)
             config.checkpoint_dir = config.checkpoint_dir or str(folder.checkpoint_dir)
     config.validate()
-    if log_path is not None and not Path(log_path).parent.is_dir():
-        raise ConfigError(
-            f"--log {log_path}: folder {Path(log_path).parent} does not exist"
-        )
+    _check_output_paths(log_path, draw)
     if threads is not None:
         _set_threads(threads)
 
     # Nothing has been written so far; from here on the run makes its files.
     simulation = Simulation(config, elapsed_offset=elapsed)
+    tiles_width = _tiles_width(config, simulation.soup.num_programs, draw)
     if folder is not None:
         if resume:
             folder.commit_resume()
         else:
             folder.create(config, force=force)
-    return _drive(simulation, folder, log_path, quiet)
+    return _drive(simulation, folder, log_path, quiet, draw, tiles_width)
+
+
+def _check_output_paths(log_path, draw) -> None:
+    if log_path is not None and not Path(log_path).parent.is_dir():
+        raise ConfigError(
+            f"--log {log_path}: folder {Path(log_path).parent} does not exist"
+        )
+    for flag in ("draw_to", "draw_to_2d"):
+        path = draw[flag]
+        if path is not None and Path(path).exists() and not Path(path).is_dir():
+            raise ConfigError(f"--{flag.replace('_', '-')} {path} is not a folder")
+
+
+def _tiles_width(config: RunConfig, n: int, draw) -> int | None:
+    """Tiles per row of the 2-D picture: given, the grid's, or sqrt(N)."""
+    if draw["draw_to_2d"] is None:
+        return None
+    width = draw["grid_width_2d"]
+    if width is None and config.grid is not None:
+        width = config.grid[0]
+    if width is None:
+        width = math.isqrt(n)
+        if width * width != n:
+            raise ConfigError(
+                f"--draw-to-2d needs --grid-width-2d: {n} programs are not a square"
+            )
+    if width < 1 or n % width:
+        raise ConfigError(
+            f"--grid-width-2d {width} does not divide the {n} programs into rows"
+        )
+    return width
 
 
 def _set_threads(threads: int) -> None:
@@ -305,17 +439,23 @@ def _set_threads(threads: int) -> None:
     numba.set_num_threads(threads)
 
 
-def _drive(simulation: Simulation, folder, log_path, quiet: bool) -> int:
+def _drive(simulation: Simulation, folder, log_path, quiet, draw, tiles_width) -> int:
     from rich.console import Console
 
     from complife.display import LiveView
+    from complife.draw import save_png, soup_rows, soup_tiles
     from complife.metrics import reference_log_line
 
     config, soup = simulation.config, simulation.soup
-    console = Console(stderr=False, quiet=quiet)
+    palette = soup.language.palette
+    console = Console(quiet=quiet)
     log = open(log_path, "w") if log_path else None
     if log:
-        log.write("epoch,brotli_size,soup_size,higher_entropy\n")
+        log.write("epoch,brotli_size,soup_size,higher_entropy")
+        log.write(",number_selfreps\n" if config.eval_selfrep else "\n")
+    for flag in ("draw_to", "draw_to_2d"):
+        if draw[flag] is not None:
+            Path(draw[flag]).mkdir(parents=True, exist_ok=True)
 
     def interrupt(signum, frame):
         simulation.request_stop("interrupted")
@@ -331,10 +471,18 @@ def _drive(simulation: Simulation, folder, log_path, quiet: bool) -> int:
                     if folder is not None:
                         folder.record(report)
                     if log:
-                        log.write(
-                            reference_log_line(report.epoch, report.metrics) + "\n"
-                        )
+                        line = reference_log_line(report.epoch, report.metrics)
+                        if config.eval_selfrep:
+                            line += f",{report.selfrep_count}"
+                        log.write(line + "\n")
                         log.flush()
+                    name = f"{report.epoch:012d}.png"
+                    if draw["draw_to"] is not None:
+                        image = soup_rows(soup.programs, palette)
+                        save_png(image, Path(draw["draw_to"]) / name)
+                    if tiles_width is not None:
+                        image = soup_tiles(soup.programs, palette, tiles_width)
+                        save_png(image, Path(draw["draw_to_2d"]) / name)
                 view.report(report, soup.programs)
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -346,9 +494,7 @@ def _drive(simulation: Simulation, folder, log_path, quiet: bool) -> int:
     reason = simulation.stop_reason
     if reason == "interrupted":
         where = (
-            f"; continue with: complife run --out {folder.path} --resume"
-            if folder
-            else ""
+            f"; continue: complife run --out {folder.path} --resume" if folder else ""
         )
         print(f"complife: interrupted after epoch {soup.epoch}{where}", file=sys.stderr)
         return EXIT_INTERRUPTED

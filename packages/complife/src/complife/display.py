@@ -29,6 +29,27 @@ def program_text(language: Language, program: bytes) -> Text:
     return text
 
 
+#: Backgrounds of the reference's tracer: head0 blue, head1 red, pc green.
+HEAD_STYLES = ("on color(27)", "on color(196)")
+PC_STYLE = "on color(34)"
+
+
+def tape_text(language: Language, tape: bytes, pc=None, heads=()) -> Text:
+    """A tape in text form, with the pc and the heads highlighted as the reference's
+    step trace shows them."""
+    text = Text()
+    symbols = language.format(tape)
+    marks = dict(zip(heads, HEAD_STYLES, strict=False))
+    for i, (b, symbol) in enumerate(zip(tape, symbols, strict=True)):
+        style = language.text_styles[b]
+        if i in marks:
+            style += " " + marks[i]
+        if i == pc:
+            style += " " + PC_STYLE
+        text.append(symbol, style=style)
+    return text
+
+
 def byte_shares(label: str, language: Language, shares) -> Text:
     """One line of byte values with their shares of the soup."""
     text = Text(label, no_wrap=True, overflow="ellipsis")

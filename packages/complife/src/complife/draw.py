@@ -22,12 +22,11 @@ COLUMN_PADDING = 4
 
 
 def rows_layout(num_programs: int, program_size: int = 64) -> tuple[int, int]:
-    """(programs per column, columns) of the reference's 1-D picture."""
-    per_column = int(
-        num_programs
-        / math.ceil(math.sqrt(num_programs // (program_size + COLUMN_PADDING)))
-    )
-    per_column = max(per_column, 1)
+    """(programs per column, columns) of the reference's 1-D picture: about as many
+    columns as sqrt(N / 68). Soups under 68 programs (where the reference divides
+    by zero) are one column."""
+    columns = math.ceil(math.sqrt(num_programs // (program_size + COLUMN_PADDING)))
+    per_column = int(num_programs / max(columns, 1))
     return per_column, -(-num_programs // per_column)
 
 

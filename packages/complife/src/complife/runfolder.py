@@ -31,8 +31,9 @@ from complife.draw import plot_run, save_png, soup_rows
 from complife.simulation import ConfigError, Report, RunConfig
 
 REFERENCE_COLUMNS = ("epoch", "brotli_size", "soup_size", "higher_entropy")
-COLUMNS = (
-    *REFERENCE_COLUMNS,
+#: The reference's fifth column, written when replicators are counted.
+SELFREP_COLUMN = "number_selfreps"
+EXTRA_COLUMNS = (
     "h0",
     "brotli_bpb",
     "bytes_per_program",
@@ -58,9 +59,16 @@ class RunFolderError(ValueError):
     """A run folder that cannot be created or resumed as asked."""
 
 
+def columns(config: RunConfig) -> tuple[str, ...]:
+    """The columns of a run's metrics.csv: the reference's log columns first."""
+    selfrep = (SELFREP_COLUMN,) if config.eval_selfrep else ()
+    return (*REFERENCE_COLUMNS, *selfrep, *EXTRA_COLUMNS)
+
+
 def metrics_row(report: Report) -> dict:
     m = report.metrics
     return {
+        SELFREP_COLUMN: report.selfrep_count,
         "epoch": report.epoch,
         "brotli_size": m.brotli_size,
         "soup_size": m.num_programs,
@@ -155,7 +163,7 @@ class RunFolder:
         }
         write_atomic(self.config_path, (json.dumps(record, indent=2) + "\n").encode())
         with open(self.metrics_path, "w", newline="") as f:
-            csv.writer(f).writerow(COLUMNS)
+            csv.writer(f).writerow(columns(config))
 
     def load_config(self) -> RunConfig:
         try:
@@ -190,16 +198,22 @@ class RunFolder:
     def commit_resume(self) -> None:
         self._rewrite_metrics(self._kept_rows)
 
+    def _columns(self) -> list[str]:
+        with open(self.metrics_path, newline="") as f:
+            return next(csv.reader(f))
+
     def _rewrite_metrics(self, rows: list[dict]) -> None:
-        lines = [",".join(COLUMNS)]
-        lines += [",".join(r[c] for c in COLUMNS) for r in rows]
+        names = columns(self.load_config())
+        lines = [",".join(names)]
+        lines += [",".join(r[c] for c in names) for r in rows]
         write_atomic(self.metrics_path, ("\n".join(lines) + "\n").encode())
 
     def record(self, report: Report) -> None:
         """Append a report's row to metrics.csv."""
         row = metrics_row(report)
+        names = self._columns()
         with open(self.metrics_path, "a", newline="") as f:
-            csv.writer(f).writerow([row[c] for c in COLUMNS])
+            csv.writer(f).writerow([row[c] for c in names])
             f.flush()
             os.fsync(f.fileno())
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from complife import languages
+import numpy as np
+
+from complife import languages, selfrep
 from complife.checkpoint import checkpoint_name, read_checkpoint, write_checkpoint
 from complife.metrics import SoupMetrics, measure
 from complife.pairing import FixedShuffle, Neighbours, Ring, WellMixed
@@ -54,6 +56,8 @@ class RunConfig:
     initial_program: str | None = None
     stopping_bpb: float | None = None
     stopping_entropy: float | None = None
+    eval_selfrep: bool = False
+    stopping_selfrep_count: int | None = None
     permute_programs: bool = True
     fixed_shuffle: bool = False
     interaction_pattern: str | None = None
@@ -81,6 +85,11 @@ class RunConfig:
         if self.reset_interval is not None:
             _positive("reset interval", self.reset_interval)
         self._validate_pairing()
+        if self.stopping_selfrep_count is not None and not self.eval_selfrep:
+            raise ConfigError(
+                "--stopping-selfrep-count needs --eval-selfrep (replicators are only "
+                "counted when it is on)"
+            )
         if self.initial_program is not None:
             try:
                 languages.get(self.language).parse(self.initial_program)
@@ -170,6 +179,15 @@ class Report:
     elapsed_s: float
     stop_reason: str | None = None
     scheduled: bool = True
+    selfrep_scores: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def selfrep_count(self) -> int:
+        """Programs scoring at least the threshold (spec §4); -1 when not evaluated,
+        as the reference prints it."""
+        if self.selfrep_scores is None:
+            return -1
+        return int(np.count_nonzero(self.selfrep_scores >= selfrep.THRESHOLD))
 
     @property
     def ops_per_interaction(self) -> float:
@@ -227,6 +245,11 @@ class Simulation:
                 now = time.perf_counter()
                 self.total_ops += interval_ops
                 metrics = measure(soup.programs)
+                scores = None
+                if config.eval_selfrep:
+                    scores = selfrep.soup_scores(
+                        soup.programs, soup.language, soup.derived_seed(epoch)
+                    )
                 report = Report(
                     epoch=epoch + 1,
                     metrics=metrics,
@@ -236,9 +259,11 @@ class Simulation:
                     interval_epochs=interval_epochs,
                     interval_seconds=now - interval_start,
                     elapsed_s=self.elapsed_offset + now - started,
-                    stop_reason=self._stop_request
-                    or self.stop_rule(epoch + 1, metrics),
                     scheduled=epoch % config.print_interval == 0,
+                    selfrep_scores=scores,
+                )
+                report = replace(
+                    report, stop_reason=self._stop_request or self.stop_rule(report)
                 )
                 yield report
                 # Saved after the report is consumed, so that a run folder has logged
@@ -263,9 +288,9 @@ class Simulation:
         checkpoint (safe to call from a signal handler)."""
         self._stop_request = reason
 
-    def stop_rule(self, epoch: int, metrics: SoupMetrics) -> str | None:
+    def stop_rule(self, report: Report) -> str | None:
         """Why the run stops at this report, or None to go on."""
-        config = self.config
+        config, epoch, metrics = self.config, report.epoch, report.metrics
         if config.max_epochs is not None and epoch > config.max_epochs:
             return f"reached epoch {epoch} > max epochs {config.max_epochs}"
         if config.stopping_bpb is not None and metrics.brotli_bpb < config.stopping_bpb:
@@ -281,6 +306,9 @@ class Simulation:
                 f"high-order entropy {metrics.higher_entropy:.4f} reached "
                 f"{config.stopping_entropy}"
             )
+        count = config.stopping_selfrep_count
+        if count is not None and report.selfrep_count >= count:
+            return f"{report.selfrep_count} replicators >= {count}"
         return None
 
     def save_checkpoint(self, directory: Path) -> Path:
