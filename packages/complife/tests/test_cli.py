@@ -23,7 +23,7 @@ def complife(*args, cwd=None, check=True):
         text=True,
         env=ENV,
         cwd=cwd,
-        timeout=600,
+        timeout=300,
     )
     if check and done.returncode != 0:
         raise AssertionError(f"exit {done.returncode}\n{done.stdout}\n{done.stderr}")
