@@ -274,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, RunFolderError, CheckpointError, ValueError) as e:
         print(f"complife {command}: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        # A second Ctrl-C: stop at once; the last checkpoint is still there.
+        print(f"complife {command}: stopped at once", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def list_languages() -> int:

@@ -23,7 +23,8 @@ from complife.simulation import Report, RunConfig
 def program_text(language: Language, program: bytes) -> Text:
     """A program in its text form, each byte in its language's colour."""
     text = Text()
-    symbols = language.format(program)
+    # Byte by byte: a text form may spend more than one character on a byte (hex).
+    symbols = [language.format(bytes([b])) for b in program]
     for b, symbol in zip(program, symbols, strict=True):
         text.append(symbol, style=language.text_styles[b])
     return text
@@ -38,7 +39,7 @@ def tape_text(language: Language, tape: bytes, pc=None, heads=()) -> Text:
     """A tape in text form, with the pc and the heads highlighted as the reference's
     step trace shows them."""
     text = Text()
-    symbols = language.format(tape)
+    symbols = [language.format(bytes([b])) for b in tape]
     marks = dict(zip(heads, HEAD_STYLES, strict=False))
     for i, (b, symbol) in enumerate(zip(tape, symbols, strict=True)):
         style = language.text_styles[b]
