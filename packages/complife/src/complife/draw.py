@@ -30,10 +30,16 @@ def rows_layout(num_programs: int, program_size: int = 64) -> tuple[int, int]:
     return per_column, -(-num_programs // per_column)
 
 
-def soup_rows(programs: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """The soup in the 1-D layout, as an (H, W, 3) uint8 image."""
+def soup_rows(
+    programs: np.ndarray, palette: np.ndarray, columns: int | None = None
+) -> np.ndarray:
+    """The soup in the 1-D layout, as an (H, W, 3) uint8 image: the reference's
+    columns, or ``columns`` equal ones."""
     n, size = programs.shape
-    per_column, columns = rows_layout(n, size)
+    if columns is None:
+        per_column, columns = rows_layout(n, size)
+    else:
+        per_column = -(-n // columns)
     width = columns * (size + COLUMN_PADDING) - COLUMN_PADDING
     image = np.zeros((per_column, width, 3), dtype=np.uint8)
     colours = palette[programs]

@@ -51,8 +51,9 @@ _OWN_FILES = (
     "soup.png",
     "top_programs.txt",
 )
-#: Programs drawn in soup.png (the first ones, in storage order).
+#: Programs drawn in soup.png (the first ones, in storage order), in equal columns.
 SNAPSHOT_PROGRAMS = 2048
+SNAPSHOT_COLUMNS = 8
 
 
 class RunFolderError(ValueError):
@@ -223,11 +224,10 @@ class RunFolder:
         rows = read_metrics(self.metrics_path)
         if rows:
             plot_run(rows, self.path / "entropy.png", title=self._title(language_name))
-        save_png(
-            soup_rows(programs[:SNAPSHOT_PROGRAMS], language.palette),
-            self.path / "soup.png",
-            scale=2,
+        snapshot = soup_rows(
+            programs[:SNAPSHOT_PROGRAMS], language.palette, SNAPSHOT_COLUMNS
         )
+        save_png(snapshot, self.path / "soup.png", scale=2)
         lines = [f"# {top} most common programs of {len(programs)} ({language_name})"]
         lines.append("# count  share   program")
         for program, count in most_common_programs(programs, top):
