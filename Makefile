@@ -12,7 +12,7 @@ export NUMBA_NUM_THREADS := $(THREADS)
 # The main job: the paper's BFF soup (2^17 programs of 64 bytes, mutation 1/4096)
 # with a seed that transitions early, run until replicators have taken over.
 RUN_DIR ?= runs/main
-RUN_SEED ?= 0
+RUN_SEED ?= 8
 RUN_FLAGS := --lang bff_noheads --num 131072 --seed $(RUN_SEED) \
 	--mutation-prob 0.000244140625 --stopping-entropy 3 --out $(RUN_DIR)
 

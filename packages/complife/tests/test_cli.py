@@ -80,6 +80,7 @@ def test_run_folder_contents(tmp_path):
         "entropy.png",
         "metrics.csv",
         "soup.png",
+        "status.json",
         "top_programs.txt",
     ]
     rows = reference_columns(out)
@@ -225,6 +226,7 @@ def test_resume_after_a_crash_gives_the_uninterrupted_run(tmp_path):
             p.unlink()
     with open(crashed / "metrics.csv", "a") as f:
         f.write("705,123")
+    (crashed / "status.json").write_text('{"state": "running"}')
     complife("run", "--out", crashed, "--resume", "--disable-output")
     assert reference_columns(crashed) == reference_columns(whole)
     for p in (whole / "checkpoints").glob("*.dat"):
@@ -389,3 +391,12 @@ def test_bad_soup_options(tmp_path, args, message):
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and len(done.stderr.splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pattern.txt"]
+
+
+def test_resuming_a_finished_run_does_nothing_unless_told_to_go_on(tmp_path):
+    out = tmp_path / "run"
+    complife("run", *SMALL, "--max-epochs", "64", "--out", out, "--disable-output")
+    before = (out / "metrics.csv").read_text()
+    done = complife("run", "--out", out, "--resume", "--disable-output")
+    assert "is finished" in done.stderr
+    assert (out / "metrics.csv").read_text() == before

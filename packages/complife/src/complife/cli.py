@@ -375,6 +375,14 @@ def run(args: dict) -> int:
                 + ", ".join("--" + k.replace("_", "-") for k in fixed)
                 + " (only --max-epochs and the stopping rules may change)"
             )
+        status = folder.status()
+        if status["state"] == "finished" and not given:
+            print(
+                f"{out} is finished: {status['stop_reason']} at epoch "
+                f"{status['epoch']}; give --max-epochs or a stopping rule to go on",
+                file=sys.stderr,
+            )
+            return 0
         config, elapsed = folder.prepare_resume_plan()
         for key, value in given.items():
             setattr(config, key, value)
@@ -400,6 +408,7 @@ def run(args: dict) -> int:
             folder.commit_resume()
         else:
             folder.create(config, force=force)
+        folder.set_status("running", simulation.soup.epoch)
     return _drive(simulation, folder, log_path, quiet, draw, tiles_width)
 
 
@@ -493,9 +502,11 @@ def _drive(simulation: Simulation, folder, log_path, quiet, draw, tiles_width) -
         if log:
             log.close()
 
+    reason = simulation.stop_reason
     if folder is not None:
         folder.finish(soup.programs, config.language)
-    reason = simulation.stop_reason
+        state = "interrupted" if reason == "interrupted" else "finished"
+        folder.set_status(state, soup.epoch, reason)
     if reason == "interrupted":
         where = (
             f"; continue: complife run --out {folder.path} --resume" if folder else ""

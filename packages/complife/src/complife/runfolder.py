@@ -45,6 +45,7 @@ EXTRA_COLUMNS = (
 )
 #: Files a run writes; with ``force`` only these are removed.
 _OWN_FILES = (
+    "status.json",
     "config.json",
     "metrics.csv",
     "entropy.png",
@@ -217,6 +218,24 @@ class RunFolder:
             csv.writer(f).writerow([row[c] for c in names])
             f.flush()
             os.fsync(f.fileno())
+
+    @property
+    def status_path(self) -> Path:
+        return self.path / "status.json"
+
+    def status(self) -> dict:
+        """How the run last ended: ``state`` is "finished" (a stop rule fired),
+        "interrupted", or "running" (never ended cleanly: killed, or running now)."""
+        try:
+            return json.loads(self.status_path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return {"state": "running"}
+
+    def set_status(
+        self, state: str, epoch: int, stop_reason: str | None = None
+    ) -> None:
+        record = {"state": state, "epoch": epoch, "stop_reason": stop_reason}
+        write_atomic(self.status_path, (json.dumps(record, indent=2) + "\n").encode())
 
     def finish(self, programs: np.ndarray, language_name: str, top: int = 20) -> None:
         """Write the pictures and the most common programs of the soup as it is."""
