@@ -81,7 +81,7 @@ def soup_scores(
         np.ascontiguousarray(programs),
         np.uint64(epoch_seed),
         programs.shape[0],
-        language.evaluate,
+        language.kernel,
         out,
     )
     return out

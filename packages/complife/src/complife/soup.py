@@ -247,7 +247,7 @@ class Soup:
             n_run,
             np.uint64(self.derived_seed(self.epoch)),
             np.uint64(self.threshold),
-            self.language.evaluate,
+            self.language.kernel,
             self.max_steps,
             min(n_pairs, 64 * get_num_threads()),
         )

@@ -44,7 +44,8 @@ class Language:
         name: the reference's registered name (``--lang``).
         family: the module it belongs to (``bff``, ``forth``, ...).
         summary: one line for ``--help`` and listings.
-        evaluate: numba kernel of :data:`EVALUATE_SIGNATURE`; see also :func:`run`.
+        evaluate: numba kernel with the arguments of :data:`EVALUATE_SIGNATURE`;
+            use :attr:`kernel` or :func:`run` to call it.
         twin: pure-Python twin, ``ops = twin(tape: bytearray, max_steps)``.
         steps: pure-Python tracer; yields a :class:`Step` before each step and
             changes the tape as it goes.
@@ -67,6 +68,14 @@ class Language:
     text_styles: tuple[str, ...]
     program_size: int = 64
     aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def kernel(self):
+        """``evaluate`` compiled for :data:`EVALUATE_SIGNATURE`, as the soup engine
+        takes it. Kernels compile on first use (or load from numba's cache), so
+        that a run compiles only the language it runs."""
+        self.evaluate.compile(EVALUATE_SIGNATURE)
+        return self.evaluate
 
 
 _REGISTRY: dict[str, Language] = {}
@@ -98,9 +107,15 @@ def get(name: str) -> Language:
 
 
 def run(language: Language, tape, max_steps: int) -> tuple[int, bytes]:
-    """Run one tape with a language's kernel; return the op count and the final tape."""
+    """Run one pair tape (two programs) with a language's kernel; return the op
+    count and the final tape."""
+    if len(tape) != 2 * language.program_size:
+        raise ValueError(
+            f"tape is {len(tape)} bytes; a {language.name} pair tape is "
+            f"{2 * language.program_size} (pad the program with zeros)"
+        )
     array = np.frombuffer(bytes(tape), dtype=np.uint8).copy()
-    ops = language.evaluate(array, max_steps, np.zeros(SCRATCH_SIZE, dtype=np.uint8))
+    ops = language.kernel(array, max_steps, np.zeros(SCRATCH_SIZE, dtype=np.uint8))
     return int(ops), array.tobytes()
 
 

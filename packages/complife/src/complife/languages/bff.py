@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
 
-from complife.languages import EVALUATE_SIGNATURE, Language, Step, register
+from complife.languages import Language, Step, register
 
 #: Command characters in the reference's ``BffOp`` order; a byte's *kind* is its
 #: index here, NULL and NOOP follow.
@@ -321,37 +321,37 @@ _KIND_SELFMOVE = _kind_table(_V["bff_selfmove"])
 
 # One entry point per variant, so that numba specialises the kernel for each and the
 # soup engine can take it as a first-class function of EVALUATE_SIGNATURE.
-@njit(EVALUATE_SIGNATURE, cache=True)
+@njit(cache=True)
 def evaluate_bff_noheads(tape, max_steps, scratch):
     return _run(tape, max_steps, _KIND_ASCII, _ZERO_BYTE, False, False, False)
 
 
-@njit(EVALUATE_SIGNATURE, cache=True)
+@njit(cache=True)
 def evaluate_bff(tape, max_steps, scratch):
     return _run(tape, max_steps, _KIND_ASCII, _ZERO_BYTE, True, False, False)
 
 
-@njit(EVALUATE_SIGNATURE, cache=True)
+@njit(cache=True)
 def evaluate_bff8(tape, max_steps, scratch):
     return _run(tape, max_steps, _KIND_ASCII, _ZERO_BYTE, True, True, False)
 
 
-@njit(EVALUATE_SIGNATURE, cache=True)
+@njit(cache=True)
 def evaluate_bff8_noheads(tape, max_steps, scratch):
     return _run(tape, max_steps, _KIND_ASCII, _ZERO_BYTE, False, True, False)
 
 
-@njit(EVALUATE_SIGNATURE, cache=True)
+@njit(cache=True)
 def evaluate_bff_noheads_4bit(tape, max_steps, scratch):
     return _run(tape, max_steps, _KIND_NIBBLE, _ZERO_NIBBLE, False, False, False)
 
 
-@njit(EVALUATE_SIGNATURE, cache=True)
+@njit(cache=True)
 def evaluate_bff_perm(tape, max_steps, scratch):
     return _run(tape, max_steps, _KIND_PERM, _ZERO_BYTE, True, False, False)
 
 
-@njit(EVALUATE_SIGNATURE, cache=True)
+@njit(cache=True)
 def evaluate_bff_selfmove(tape, max_steps, scratch):
     return _run(tape, max_steps, _KIND_SELFMOVE, _ZERO_BYTE, True, False, True)
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from complife.languages import EVALUATE_SIGNATURE, Language, Step, register
+from complife.languages import Language, Step, register
 from complife.rng import MASK64, splitmix64, splitmix64_py
 
 #: Op names; an op's number in the kernel is its index here.
@@ -303,17 +303,6 @@ def _kind_table(variant: Variant) -> np.ndarray:
     return np.array([OPS.index(variant.op_of(b)) for b in range(256)], dtype=np.uint8)
 
 
-@njit(inline="always")
-def _run_any_length(tape, max_steps, stack, kind, reset):
-    """:func:`_run` with a copy for the soup's pair tape, where every modulo is a
-    constant mask; a tape too short to have two halves runs no step."""
-    if tape.size == PAIR_TAPE:
-        return _run(tape, max_steps, stack, kind, reset, PAIR_TAPE)
-    if tape.size < 2:
-        return 0
-    return _run(tape, max_steps, stack, kind, reset, tape.size)
-
-
 _V = {v.name: v for v in VARIANTS}
 _KIND_FORTH = _kind_table(_V["forth"])
 _KIND_FORTHCOPY = _kind_table(_V["forthcopy"])
@@ -321,26 +310,27 @@ _KIND_TRIVIAL = _kind_table(_V["forthtrivial"])
 
 
 # One entry point per variant, so that numba specialises the kernel for each and the
-# soup engine can take it as a first-class function of EVALUATE_SIGNATURE. The
-# scratch memory holds the stack.
-@njit(EVALUATE_SIGNATURE, cache=True)
+# soup engine can take it as a first-class function of EVALUATE_SIGNATURE. The tape
+# is always a pair tape (so every modulo is a constant mask); the scratch memory
+# holds the stack.
+@njit(cache=True)
 def evaluate_forth(tape, max_steps, scratch):
-    return _run_any_length(tape, max_steps, scratch, _KIND_FORTH, False)
+    return _run(tape, max_steps, scratch, _KIND_FORTH, False, PAIR_TAPE)
 
 
-@njit(EVALUATE_SIGNATURE, cache=True)
+@njit(cache=True)
 def evaluate_forthcopy(tape, max_steps, scratch):
-    return _run_any_length(tape, max_steps, scratch, _KIND_FORTHCOPY, False)
+    return _run(tape, max_steps, scratch, _KIND_FORTHCOPY, False, PAIR_TAPE)
 
 
-@njit(EVALUATE_SIGNATURE, cache=True)
+@njit(cache=True)
 def evaluate_forthtrivial(tape, max_steps, scratch):
-    return _run_any_length(tape, max_steps, scratch, _KIND_TRIVIAL, False)
+    return _run(tape, max_steps, scratch, _KIND_TRIVIAL, False, PAIR_TAPE)
 
 
-@njit(EVALUATE_SIGNATURE, cache=True)
+@njit(cache=True)
 def evaluate_forthtrivial_reset(tape, max_steps, scratch):
-    return _run_any_length(tape, max_steps, scratch, _KIND_TRIVIAL, True)
+    return _run(tape, max_steps, scratch, _KIND_TRIVIAL, True, PAIR_TAPE)
 
 
 # ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 import numpy as np
 from numba import njit
 
-from complife.languages import EVALUATE_SIGNATURE, Language, Step, register
+from complife.languages import Language, Step, register
 from complife.languages.forth import format_hex, parse_hex
 
 # The reference prints these programs in its reset colours only.
@@ -78,30 +78,16 @@ def _rsubleq4(tape, max_steps, n):
     return steps
 
 
-@njit(EVALUATE_SIGNATURE, cache=True)
+@njit(cache=True)
 def evaluate_subleq(tape, max_steps, scratch):
-    """Run one pair tape of SUBLEQ in place; return its op count (spec §2.3).
-
-    A tape too short for one instruction runs no step.
-    """
-    if tape.size == PAIR_TAPE:
-        return _subleq(tape, max_steps, PAIR_TAPE)
-    if tape.size < 3:
-        return 0
-    return _subleq(tape, max_steps, tape.size)
+    """Run one pair tape of SUBLEQ in place; return its op count (spec §2.3)."""
+    return _subleq(tape, max_steps, PAIR_TAPE)
 
 
-@njit(EVALUATE_SIGNATURE, cache=True)
+@njit(cache=True)
 def evaluate_rsubleq4(tape, max_steps, scratch):
-    """Run one pair tape of RSUBLEQ4 in place; return its op count (spec §2.3).
-
-    A tape too short for one instruction runs no step.
-    """
-    if tape.size == PAIR_TAPE:
-        return _rsubleq4(tape, max_steps, PAIR_TAPE)
-    if tape.size < 4:
-        return 0
-    return _rsubleq4(tape, max_steps, tape.size)
+    """Run one pair tape of RSUBLEQ4 in place; return its op count (spec §2.3)."""
+    return _rsubleq4(tape, max_steps, PAIR_TAPE)
 
 
 # ---------------------------------------------------------------------------------
