@@ -63,3 +63,14 @@ def test_latest_checkpoint_by_epoch(tmp_path):
     (tmp_path / "notes.dat").write_bytes(b"x")
     assert latest_checkpoint(tmp_path).name == "0000000256.dat"
     assert latest_checkpoint(tmp_path / "empty") is None
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    path = write_checkpoint(
+        tmp_path / "a.dat", Checkpoint(1, 1, np.zeros((2, 64), np.uint8))
+    )
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
