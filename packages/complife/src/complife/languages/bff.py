@@ -143,12 +143,11 @@ def _masks(tape, kind, start):
     """Bits of the commands and of the brackets among tape[start : start + 64]."""
     commands = _ZERO
     brackets = _ZERO
+    # Branch-free, so that random bytes cost no mispredictions.
     for i in range(64):
         k = kind[tape[start + i]]
-        if k < NULL:
-            commands |= _ONE << np.uint64(i)
-            if k <= LOOP_END:
-                brackets |= _ONE << np.uint64(i)
+        commands |= np.uint64(k < NULL) << np.uint64(i)
+        brackets |= np.uint64(k <= LOOP_END) << np.uint64(i)
     return commands, brackets
 
 
