@@ -1,0 +1,5 @@
+import sys
+
+from mlayer.cli import main
+
+sys.exit(main())
