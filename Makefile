@@ -20,10 +20,11 @@ RUN_FLAGS := --lang bff_noheads --num 131072 --seed $(RUN_SEED) \
 
 install: $(STAMP)
 
-$(STAMP): Makefile requirements-dev.txt packages/complife/pyproject.toml
+$(STAMP): Makefile requirements-dev.txt packages/complife/pyproject.toml \
+		packages/mlayer/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt \
-		-e 'packages/complife[test]'
+	$(BIN)/pip install -qq --disable-pip-version-check -r requirements-dev.txt \
+		-e 'packages/complife[test]' -e 'packages/mlayer[test]'
 	touch $@
 
 run: $(STAMP)
@@ -44,9 +45,11 @@ format: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -q packages/complife/tests
+	$(BIN)/pytest -q packages/mlayer/tests
 
 bench: $(STAMP)
 	$(BIN)/python -m complife.bench
+	$(BIN)/python -m mlayer.bench
 
 clean:
 	rm -rf $(VENV)

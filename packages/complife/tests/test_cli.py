@@ -1,7 +1,9 @@
 """The command line: the reference's flags, run folders, resume, and bad input."""
 
 import csv
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,6 +35,18 @@ def complife(*args, cwd=None, check=True):
 def reference_columns(folder: Path) -> list[list[str]]:
     with open(folder / "metrics.csv") as f:
         return [row[:4] for row in csv.reader(f)]
+
+
+#: Columns that depend on the clock, not on the soup.
+TIMING = ("mops_per_s", "epochs_per_s", "elapsed_s")
+
+
+def soup_columns(folder: Path) -> list[dict]:
+    """Every metrics.csv column but the timing ones."""
+    with open(folder / "metrics.csv") as f:
+        return [
+            {k: v for k, v in r.items() if k not in TIMING} for r in csv.DictReader(f)
+        ]
 
 
 def test_reference_flags_and_log_reproduce_a_golden_checkpoint(tmp_path):
@@ -75,6 +89,7 @@ def test_run_folder_contents(tmp_path):
     complife("run", *SMALL, "--max-epochs", "128", "--out", out, "--disable-output")
     names = sorted(p.name for p in out.iterdir())
     assert names == [
+        ".lock",
         "checkpoints",
         "config.json",
         "entropy.png",
@@ -228,7 +243,7 @@ def test_resume_after_a_crash_gives_the_uninterrupted_run(tmp_path):
         f.write("705,123")
     (crashed / "status.json").write_text('{"state": "running"}')
     complife("run", "--out", crashed, "--resume", "--disable-output")
-    assert reference_columns(crashed) == reference_columns(whole)
+    assert soup_columns(crashed) == soup_columns(whole)
     for p in (whole / "checkpoints").glob("*.dat"):
         assert (crashed / "checkpoints" / p.name).read_bytes() == p.read_bytes()
 
@@ -273,7 +288,7 @@ def test_interrupt_saves_a_checkpoint_and_resume_continues(tmp_path):
     assert proc.returncode == 130, err
     assert "--resume" in err
     complife("run", "--out", out, "--resume", "--disable-output")
-    assert reference_columns(out) == reference_columns(whole)
+    assert soup_columns(out) == soup_columns(whole)
     final = "0000001024.dat"
     assert (out / "checkpoints" / final).read_bytes() == (
         whole / "checkpoints" / final
@@ -400,3 +415,136 @@ def test_resuming_a_finished_run_does_nothing_unless_told_to_go_on(tmp_path):
     done = complife("run", "--out", out, "--resume", "--disable-output")
     assert "is finished" in done.stderr
     assert (out / "metrics.csv").read_text() == before
+
+
+def test_two_runs_never_share_a_folder(tmp_path):
+    out = tmp_path / "run"
+    args = ["--lang", "bff_noheads", "--num", "16384", "--max-epochs", "100000"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "complife", "run", *args, "--out", str(out),
+         "--disable-output"],
+        env=ENV, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.time() + 120
+        while not (out / "status.json").exists():
+            assert time.time() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        done = complife(
+            "run", "--out", out, "--resume", "--disable-output", check=False
+        )
+        assert done.returncode == 2 and "in use" in done.stderr, done.stderr
+        done = complife("run", *args, "--out", out, "--force", check=False)
+        assert done.returncode == 2 and "in use" in done.stderr, done.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert (out / "config.json").exists()
+
+
+def test_checkpoint_dir_and_log_of_another_run_are_not_overwritten(tmp_path):
+    first = [*SMALL, "--max-epochs", "64", "--checkpoint-dir", tmp_path / "ck"]
+    complife("run", *first, "--log", tmp_path / "log.csv", "--disable-output")
+    before = {p.name: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    other = ["--lang", "bff", "--num", "1024", "--max-epochs", "64"]
+    for extra, message in (
+        (["--checkpoint-dir", tmp_path / "ck"], "already holds checkpoints"),
+        (["--log", tmp_path / "log.csv"], "already exists"),
+    ):
+        done = complife("run", *other, *extra, "--disable-output", check=False)
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+    after = {p.name: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_force_with_a_bad_checkpoint_dir_keeps_the_old_run(tmp_path):
+    out = tmp_path / "run"
+    complife("run", *SMALL, "--max-epochs", "64", "--out", out, "--disable-output")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    done = complife("run", *SMALL, "--out", out, "--force", "--checkpoint-dir",
+                    afile, "--disable-output", check=False)  # fmt: skip
+    assert done.returncode == 2 and "not a folder" in done.stderr, done.stderr
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+@pytest.mark.parametrize(
+    ("flag", "target"),
+    [
+        ("--out", "afile/run"),
+        ("--checkpoint-dir", "afile/ck"),
+        ("--draw-to", "afile/pictures"),
+        ("--log", "afile/log.csv"),
+        ("--log", "."),
+    ],
+)
+def test_unwritable_outputs_are_one_line_errors(tmp_path, flag, target):
+    (tmp_path / "afile").write_text("x")
+    done = complife("run", *SMALL, "--max-epochs", "64", flag, target,
+                    "--disable-output", cwd=tmp_path, check=False)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_config_records_the_loaded_soup_size(tmp_path):
+    golden = golden_path("checkpoints", "bff_noheads_num1024_seed99")
+    out = tmp_path / "run"
+    load = golden / "0000000128.dat"
+    complife("run", "--lang", "bff_noheads", "--seed", "99", "--max-epochs", "256",
+             "--load", load, "--out", out, "--disable-output")  # fmt: skip
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["num_programs"] == 1024
+
+
+def test_resume_passes_over_a_damaged_newest_checkpoint(tmp_path):
+    whole = _uninterrupted(tmp_path, 640)
+    out = tmp_path / "run"
+    complife("run", *SMALL, "--max-epochs", 640, "--save-interval", "128",
+             "--out", out, "--disable-output")  # fmt: skip
+    (out / "status.json").write_text('{"state": "running"}')
+    newest = out / "checkpoints" / "0000000640.dat"
+    newest.write_bytes(newest.read_bytes()[:100])
+    done = complife("run", "--out", out, "--resume", "--disable-output")
+    assert "passed over damaged checkpoint 0000000640.dat" in done.stderr
+    assert soup_columns(out) == soup_columns(whole)
+
+
+def test_resume_before_the_first_save_starts_from_the_loaded_file(tmp_path):
+    golden = golden_path("checkpoints", "bff_noheads_num1024_seed99")
+    out = tmp_path / "run"
+    args = ["--lang", "bff_noheads", "--seed", "99", "--load",
+            golden / "0000000128.dat", "--save-interval", "256"]  # fmt: skip
+    complife("run", *args, "--max-epochs", "192", "--out", out, "--disable-output")
+    shutil.rmtree(out / "checkpoints")
+    (out / "checkpoints").mkdir()
+    (out / "status.json").write_text('{"state": "running"}')
+    complife("run", "--out", out, "--resume", "--max-epochs", "256", "--disable-output")
+    final = (out / "checkpoints" / "0000000256.dat").read_bytes()
+    assert final == (golden / "0000000256.dat").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--stopping-entropy", "nan"], "finite"),
+        (["--stopping-bpb", "inf"], "finite"),
+        (["--grid", "3", "3"], "odd"),
+        (["--num", str(1 << 40)], "at most 2**31"),
+        (["--max-epochs", str(10**23)], "2**48"),
+    ],
+)
+def test_implausible_values_are_refused(args, message):
+    done = complife("run", "--lang", "bff", *args, "--disable-output", check=False)
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+
+
+def test_resume_names_the_flags_it_refuses(tmp_path):
+    out = tmp_path / "run"
+    complife("run", *SMALL, "--max-epochs", "64", "--out", out, "--disable-output")
+    done = complife("run", "--out", out, "--resume", "--num", "2048", check=False)
+    assert "drop --num " in done.stderr
+    done = complife("run", "--out", tmp_path / "nothing", "--resume", check=False)
+    assert done.returncode == 2 and "does not exist" in done.stderr

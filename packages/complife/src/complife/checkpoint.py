@@ -20,7 +20,7 @@ import numpy as np
 
 HEADER = struct.Struct("<QQQ")
 PROGRAM_SIZE = 64
-_NAME = re.compile(r"^(\d{10})\.dat$")
+CHECKPOINT_NAME = re.compile(r"^(\d{10})\.dat$")
 
 
 class CheckpointError(ValueError):
@@ -102,7 +102,12 @@ def read_checkpoint(path: str | Path, program_size: int = PROGRAM_SIZE) -> Check
         )
     reset_index, n, next_epoch = HEADER.unpack_from(data)
     expected = HEADER.size + n * program_size
-    if n < 2 or n % 2 or len(data) != expected:
+    if n < 2 or n % 2:
+        raise CheckpointError(
+            f"{path} does not look like a checkpoint: its header says {n} programs, "
+            "but a soup holds an even number of at least 2"
+        )
+    if len(data) != expected:
         raise CheckpointError(
             f"{path} does not look like a checkpoint: its header says {n} programs, "
             f"which needs {expected} bytes, but the file has {len(data)}; it is "
@@ -122,6 +127,8 @@ def read_checkpoint(path: str | Path, program_size: int = PROGRAM_SIZE) -> Check
 def latest_checkpoint(directory: str | Path) -> Path | None:
     """The checkpoint of the highest epoch in ``directory``, or None."""
     found = sorted(
-        p for p in Path(directory).glob("*.dat") if _NAME.match(p.name) is not None
+        p
+        for p in Path(directory).glob("*.dat")
+        if CHECKPOINT_NAME.match(p.name) is not None
     )
     return found[-1] if found else None

@@ -14,9 +14,14 @@ import sys
 from pathlib import Path
 
 from complife import __version__, languages
-from complife.checkpoint import CheckpointError
-from complife.runfolder import RunFolder, RunFolderError
-from complife.simulation import ConfigError, RunConfig, Simulation
+from complife.checkpoint import CheckpointError, latest_checkpoint
+from complife.runfolder import (
+    RunFolder,
+    RunFolderError,
+    check_folder_path,
+    make_folders,
+)
+from complife.simulation import ConfigError, RunConfig, Simulation, make_soup
 
 #: Exit code for bad input, as argparse uses.
 EXIT_USAGE = 2
@@ -26,6 +31,7 @@ EXIT_INTERRUPTED = 130
 RESUMABLE = ("max_epochs", "stopping_bpb", "stopping_entropy", "stopping_selfrep_count")
 #: Flags whose names differ from the RunConfig field they set.
 FIELD_OF_FLAG = {"lang": "language", "num": "num_programs"}
+FLAG_OF_FIELD = {field: "--" + flag for flag, field in FIELD_OF_FLAG.items()}
 
 
 class Parser(argparse.ArgumentParser):
@@ -274,6 +280,15 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, RunFolderError, CheckpointError, ValueError) as e:
         print(f"complife {command}: error: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except MemoryError:
+        print(f"complife {command}: error: not enough memory for this soup; give a "
+              "smaller --num", file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    except OSError as e:
+        where = f" {e.filename}" if e.filename else ""
+        print(f"complife {command}: error: cannot write{where}: {e.strerror or e}",
+              file=sys.stderr)  # fmt: skip
+        return 1
     except KeyboardInterrupt:
         # A second Ctrl-C: stop at once; the last checkpoint is still there.
         print(f"complife {command}: stopped at once", file=sys.stderr)
@@ -302,8 +317,8 @@ def exec_program(lang: str, program: str, steps: int, trace: bool) -> int:
 
     from complife.display import tape_text
 
-    if steps < 0:
-        raise ValueError(f"--steps {steps}: expected a count >= 0")
+    if not 0 <= steps < 1 << 62:
+        raise ValueError(f"--steps {steps}: expected a count from 0 to 2**62")
     language, parsed = _parse_program(lang, program)
     tape = parsed + bytes(2 * language.program_size - len(parsed))
     console = Console(highlight=False)
@@ -337,6 +352,9 @@ def exec_program(lang: str, program: str, steps: int, trace: bool) -> int:
 def selfrep_score(lang: str, program: str, epoch: int, seed: int) -> int:
     from complife import selfrep
 
+    for flag, value in (("--epoch", epoch), ("--seed", seed)):
+        if not 0 <= value < 1 << 64:
+            raise ValueError(f"{flag} {value}: expected an integer in [0, 2**64)")
     language, parsed = _parse_program(lang, program)
     value = selfrep.score(language, parsed, epoch, seed)
     verdict = "a replicator" if value >= selfrep.THRESHOLD else "not a replicator"
@@ -363,8 +381,9 @@ def run(args: dict) -> int:
     draw = {k: args.pop(k, None) for k in ("draw_to", "draw_to_2d", "grid_width_2d")}
     given = _config_from_args(args)
 
+    # Everything is checked before the first write.
     folder = RunFolder(out) if out else None
-    elapsed = 0.0
+    plan = None
     if resume:
         if folder is None:
             raise ConfigError("--resume needs --out DIR, the run folder to continue")
@@ -372,9 +391,12 @@ def run(args: dict) -> int:
         if fixed:
             raise ConfigError(
                 f"--resume continues {out} with its own settings; drop "
-                + ", ".join("--" + k.replace("_", "-") for k in fixed)
+                + ", ".join(
+                    FLAG_OF_FIELD.get(k, "--" + k.replace("_", "-")) for k in fixed
+                )
                 + " (only --max-epochs and the stopping rules may change)"
             )
+        folder.load_config()
         status = folder.status()
         if status["state"] == "finished" and not given:
             print(
@@ -383,7 +405,8 @@ def run(args: dict) -> int:
                 file=sys.stderr,
             )
             return 0
-        config, elapsed = folder.prepare_resume_plan()
+        plan = folder.plan_resume()
+        config = plan.config
         for key, value in given.items():
             setattr(config, key, value)
     else:
@@ -396,31 +419,72 @@ def run(args: dict) -> int:
             folder.check_new(force)
             config.checkpoint_dir = config.checkpoint_dir or str(folder.checkpoint_dir)
     config.validate()
-    _check_output_paths(log_path, draw)
+    soup = make_soup(config)
+    # A loaded checkpoint decides the soup size (the reference's --load).
+    config.num_programs = soup.num_programs
+    tiles_width = _tiles_width(config, soup.num_programs, draw)
+    _check_outputs(config, folder, log_path, draw, force=force, resume=resume)
     if threads is not None:
         _set_threads(threads)
 
-    # Nothing has been written so far; from here on the run makes its files.
-    simulation = Simulation(config, elapsed_offset=elapsed)
-    tiles_width = _tiles_width(config, simulation.soup.num_programs, draw)
+    # From here on the run makes its files.
     if folder is not None:
         if resume:
-            folder.commit_resume()
+            folder.commit_resume(plan)
+            for name in plan.skipped:
+                print(
+                    f"complife: passed over damaged checkpoint {name}", file=sys.stderr
+                )
         else:
             folder.create(config, force=force)
-        folder.set_status("running", simulation.soup.epoch)
+        folder.set_status("running", soup.epoch)
+    make_folders(
+        *[Path(p) for p in (config.checkpoint_dir, draw["draw_to"], draw["draw_to_2d"])
+          if p is not None]
+    )  # fmt: skip
+    simulation = Simulation(
+        config,
+        soup,
+        elapsed_offset=plan.elapsed_s if plan else 0.0,
+        total_ops=plan.total_ops if plan else 0,
+        carried_interval=plan.interval if plan else (0, 0, 0),
+        checkpoint_at_stop=folder is not None,
+    )
     return _drive(simulation, folder, log_path, quiet, draw, tiles_width)
 
 
-def _check_output_paths(log_path, draw) -> None:
-    if log_path is not None and not Path(log_path).parent.is_dir():
-        raise ConfigError(
-            f"--log {log_path}: folder {Path(log_path).parent} does not exist"
-        )
+def _check_outputs(config, folder, log_path, draw, *, force: bool, resume: bool):
+    """Refuse output paths that cannot be written or would overwrite files of
+    another run (unless ``force``). Writes nothing."""
+    own = folder is not None and config.checkpoint_dir == str(folder.checkpoint_dir)
+    if config.checkpoint_dir is not None:
+        check_folder_path(config.checkpoint_dir, "--checkpoint-dir")
+        if not own and not force and latest_checkpoint(config.checkpoint_dir):
+            raise ConfigError(
+                f"--checkpoint-dir {config.checkpoint_dir} already holds checkpoints; "
+                "pass --force to write over them, or choose another folder"
+            )
+    if log_path is not None:
+        log = Path(log_path)
+        if log.is_dir():
+            raise ConfigError(f"--log {log_path} is a folder; give a file name")
+        check_folder_path(log.parent if str(log.parent) else Path("."), "--log")
+        if log.exists() and not force:
+            raise ConfigError(
+                f"--log {log_path} already exists; pass --force to overwrite it"
+            )
     for flag in ("draw_to", "draw_to_2d"):
         path = draw[flag]
-        if path is not None and Path(path).exists() and not Path(path).is_dir():
-            raise ConfigError(f"--{flag.replace('_', '-')} {path} is not a folder")
+        if path is None:
+            continue
+        name = "--" + flag.replace("_", "-")
+        check_folder_path(path, name)
+        pictures = Path(path).is_dir() and any(Path(path).glob("*.png"))
+        if pictures and not (force or resume):
+            raise ConfigError(
+                f"{name} {path} already holds pictures; pass --force to write over "
+                "them, or choose another folder"
+            )
 
 
 def _tiles_width(config: RunConfig, n: int, draw) -> int | None:
@@ -471,10 +535,13 @@ def _drive(simulation: Simulation, folder, log_path, quiet, draw, tiles_width) -
             Path(draw[flag]).mkdir(parents=True, exist_ok=True)
 
     def interrupt(signum, frame):
+        # Finish the epoch, report, checkpoint; a second Ctrl-C stops at once.
         simulation.request_stop("interrupted")
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    previous = signal.signal(signal.SIGINT, interrupt)
+    previous = {
+        sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     view = LiveView(config, soup.language, console, start_epoch=soup.epoch)
     simulation.on_epoch = view.epoch_done
     try:
@@ -498,15 +565,18 @@ def _drive(simulation: Simulation, folder, log_path, quiet, draw, tiles_width) -
                         save_png(image, Path(draw["draw_to_2d"]) / name)
                 view.report(report, soup.programs)
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if log:
             log.close()
 
     reason = simulation.stop_reason
     if folder is not None:
         folder.finish(soup.programs, config.language)
-        state = "interrupted" if reason == "interrupted" else "finished"
-        folder.set_status(state, soup.epoch, reason)
+        if reason == "interrupted":
+            folder.set_interrupted(report, soup.epoch)
+        else:
+            folder.set_status("finished", soup.epoch, reason)
     if reason == "interrupted":
         where = (
             f"; continue: complife run --out {folder.path} --resume" if folder else ""

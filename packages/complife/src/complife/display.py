@@ -127,7 +127,12 @@ class LiveView:
                 f"epoch {report.epoch:>7}  higher entropy {m.higher_entropy:9.6f}  "
                 f"H0 {m.h0:7.4f}  bpb {m.brotli_bpb:7.4f}  "
                 f"ops/interaction {report.ops_per_interaction:9.2f}  "
-                f"{report.mops_per_s:9.1f} MOps/s  {report.epochs_per_s:7.1f} epochs/s",
+                f"{report.mops_per_s:9.1f} MOps/s  {report.epochs_per_s:7.1f} epochs/s"
+                + (
+                    f"  replicators {report.selfrep_count}"
+                    if self.config.eval_selfrep
+                    else ""
+                ),
                 highlight=False,
             )
             return
@@ -160,6 +165,8 @@ class LiveView:
             "[bold]higher entropy",
             f"[bold]{m.higher_entropy:.6f}",
         )
+        if self.config.eval_selfrep:
+            table.add_row("replicators", f"{report.selfrep_count:,}")
         lines = [
             table,
             byte_shares("most frequent  ", self.language, m.frequent_bytes),

@@ -112,8 +112,10 @@ def plot_run(rows: Sequence[dict], path: str | Path, title: str = "") -> Path:
     top.grid(alpha=0.3)
     if title:
         top.set_title(title)
-    bottom.plot(epochs, [r["ops_per_interaction"] for r in rows], color="tab:purple")
-    bottom.set_yscale("log")
+    ops = [r["ops_per_interaction"] for r in rows]
+    bottom.plot(epochs, ops, color="tab:purple")
+    if min(ops) > 0:
+        bottom.set_yscale("log")
     bottom.set_ylabel("ops per interaction")
     bottom.set_xlabel("epoch")
     bottom.grid(alpha=0.3)

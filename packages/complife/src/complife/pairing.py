@@ -187,8 +187,8 @@ class Neighbours:
     def check(self, n: int) -> None:
         if n != self.num_programs:
             raise ValueError(
-                f"the interaction pattern {self.source} is for {self.num_programs} "
-                f"programs, but the soup has {n}; give --num {self.num_programs}"
+                f"{self.source} pairs {self.num_programs} programs, but the soup has "
+                f"{n}; make them agree"
             )
 
     def pair(self, run_seed: int, epoch: int, order: np.ndarray) -> int:
@@ -253,7 +253,12 @@ class Neighbours:
                     f"the soup has {n} programs"
                 )
             edges.append((a, b))
-        return cls.from_edges(n, edges, str(path))
+        if not edges:
+            raise ValueError(
+                f"interaction pattern {path} has no pairs 'a b'; no program would ever "
+                "run"
+            )
+        return cls.from_edges(n, edges, f"interaction pattern {path}")
 
     @classmethod
     def grid(cls, width: int, height: int) -> Neighbours:

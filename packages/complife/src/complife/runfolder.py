@@ -8,6 +8,7 @@
     DIR/entropy.png          entropy figures over epochs
     DIR/soup.png             the soup at the last report (reference palette)
     DIR/top_programs.txt     the most common programs, in the language's text form
+    DIR/status.json          running, interrupted or finished, and at which epoch
 
 A folder is never overwritten without ``force``; a killed run resumes from its last
 checkpoint, dropping the metric rows written after it.
@@ -15,18 +16,26 @@ checkpoint, dropping the metric rows written after it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import json
 import os
 import platform
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from complife import __version__, languages
 from complife.analysis import most_common_programs
-from complife.checkpoint import latest_checkpoint, read_checkpoint, write_atomic
+from complife.checkpoint import (
+    CHECKPOINT_NAME,
+    CheckpointError,
+    read_checkpoint,
+    write_atomic,
+)
 from complife.draw import plot_run, save_png, soup_rows
 from complife.simulation import ConfigError, Report, RunConfig
 
@@ -52,6 +61,8 @@ _OWN_FILES = (
     "soup.png",
     "top_programs.txt",
 )
+#: Held by the process that runs in the folder.
+LOCK_FILE = ".lock"
 #: Programs drawn in soup.png (the first ones, in storage order), in equal columns.
 SNAPSHOT_PROGRAMS = 2048
 SNAPSHOT_COLUMNS = 8
@@ -111,11 +122,25 @@ def _number(text: str) -> int | float:
     return int(text) if text.lstrip("-").isdigit() else float(text)
 
 
+@dataclass
+class ResumePlan:
+    """Where a resumed run starts: its config (pointed at a checkpoint), the elapsed
+    seconds and total ops up to it, and damaged checkpoints that were passed over."""
+
+    config: RunConfig
+    elapsed_s: float
+    total_ops: int
+    skipped: list[str]
+    kept_rows: list[dict] = field(repr=False)
+    interval: tuple[int, int, int] = (0, 0, 0)
+
+
 class RunFolder:
     """A run's folder on disk (see the module docstring for its layout)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self._lock = None
 
     @property
     def config_path(self) -> Path:
@@ -129,34 +154,57 @@ class RunFolder:
     def checkpoint_dir(self) -> Path:
         return self.path / "checkpoints"
 
+    @property
+    def status_path(self) -> Path:
+        return self.path / "status.json"
+
     def check_new(self, force: bool) -> None:
         """Refuse to start a run over an existing one unless ``force``, and refuse
-        ``force`` on a folder that is not a run folder. Changes nothing."""
-        if not self.path.exists():
+        any folder that is not a run folder. Changes nothing."""
+        check_folder_path(self.path, "--out")
+        if not self.path.exists() or not any(self.path.iterdir()):
             return
-        if not self.path.is_dir():
-            raise RunFolderError(f"{self.path} exists and is not a folder")
-        if not any(self.path.iterdir()):
-            return
+        if not self.config_path.exists():
+            raise RunFolderError(
+                f"{self.path} is not empty and holds no config.json, so it is not a "
+                "run folder; choose another --out"
+            )
         if not force:
             raise RunFolderError(
                 f"run folder {self.path} already exists; pass --force to overwrite it, "
                 "--resume to continue it, or choose another --out"
             )
-        if not self.config_path.exists():
+
+    def lock(self) -> None:
+        """Hold the folder for this process until it exits, so that two runs never
+        write one folder; the operating system frees the lock of a killed run."""
+        path = self.path / LOCK_FILE
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            handle.close()
             raise RunFolderError(
-                f"{self.path} is not empty and holds no config.json, so it is not a "
-                "run folder; --force only overwrites run folders. Choose another --out"
-            )
+                f"run folder {self.path} is in use by a running complife ({owner}); "
+                "wait for it to end or stop it first"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self._lock = handle
 
     def create(self, config: RunConfig, force: bool = False) -> None:
         """Start a new run folder for ``config`` (after :meth:`check_new`)."""
         self.check_new(force)
-        if self.path.exists():
-            for name in _OWN_FILES:
-                (self.path / name).unlink(missing_ok=True)
-            shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
         self.path.mkdir(parents=True, exist_ok=True)
+        self.lock()
+        for name in _OWN_FILES:
+            (self.path / name).unlink(missing_ok=True)
+        shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
+        self.checkpoint_dir.mkdir()
         record = {
             "config": config.to_dict(),
             "complife": __version__,
@@ -164,10 +212,11 @@ class RunFolder:
             "numpy": np.__version__,
         }
         write_atomic(self.config_path, (json.dumps(record, indent=2) + "\n").encode())
-        with open(self.metrics_path, "w", newline="") as f:
-            csv.writer(f).writerow(columns(config))
+        write_atomic(self.metrics_path, (",".join(columns(config)) + "\n").encode())
 
     def load_config(self) -> RunConfig:
+        if not self.path.is_dir():
+            raise RunFolderError(f"run folder {self.path} does not exist")
         try:
             record = json.loads(self.config_path.read_text())
             return RunConfig.from_dict(record["config"])
@@ -178,50 +227,70 @@ class RunFolder:
         except (json.JSONDecodeError, KeyError, TypeError, ConfigError) as e:
             raise RunFolderError(f"{self.config_path} is damaged: {e}") from None
 
-    def prepare_resume_plan(self) -> tuple[RunConfig, float]:
-        """Plan a resume without writing: the config pointed at the last checkpoint,
-        and the elapsed seconds up to it. :meth:`commit_resume` then drops the metric
-        rows written after that checkpoint."""
+    def plan_resume(self) -> ResumePlan:
+        """Plan a resume without writing: start from the newest checkpoint that
+        reads back whole (or, before the first save, from the file the run was
+        loaded from), dropping the metric rows written after it."""
         config = self.load_config()
-        last = latest_checkpoint(self.checkpoint_dir)
-        if last is None:
+        skipped = []
+        checkpoint = None
+        for path in sorted(self.checkpoint_dir.glob("*.dat"), reverse=True):
+            if not CHECKPOINT_NAME.match(path.name):
+                continue
+            try:
+                checkpoint = read_checkpoint(path)
+            except CheckpointError:
+                skipped.append(path.name)
+                continue
+            config.load = str(path)
+            break
+        if checkpoint is None and config.load is not None:
+            checkpoint = read_checkpoint(config.load)
+        if checkpoint is None:
             raise RunFolderError(
                 f"{self.path} has no checkpoint to resume from yet (they are saved "
                 f"every {config.save_interval} epochs); start it again with --force"
             )
-        checkpoint = read_checkpoint(last)
         rows = _read_rows(self.metrics_path) if self.metrics_path.exists() else []
-        self._kept_rows = [r for r in rows if int(r["epoch"]) <= checkpoint.next_epoch]
-        config.load = str(last)
+        kept = [r for r in rows if int(r["epoch"]) <= checkpoint.next_epoch]
         config.checkpoint_dir = str(self.checkpoint_dir)
-        elapsed = float(self._kept_rows[-1]["elapsed_s"]) if self._kept_rows else 0.0
-        return config, elapsed
+        last = kept[-1] if kept else {}
+        plan = ResumePlan(
+            config=config,
+            elapsed_s=float(last.get("elapsed_s", 0.0)),
+            total_ops=int(last.get("total_ops", 0)),
+            skipped=skipped,
+            kept_rows=kept,
+        )
+        status = self.status()
+        if status.get("state") == "interrupted" and (
+            status.get("epoch") == checkpoint.next_epoch and "interval" in status
+        ):
+            # Stopped between reports: go on with the counts of the open interval,
+            # so that the next report is the one the whole run would have made.
+            plan.total_ops = status["total_ops_before"]
+            plan.interval = tuple(status["interval"])
+            plan.elapsed_s = status["elapsed_s"]
+        return plan
 
-    def commit_resume(self) -> None:
-        self._rewrite_metrics(self._kept_rows)
-
-    def _columns(self) -> list[str]:
-        with open(self.metrics_path, newline="") as f:
-            return next(csv.reader(f))
-
-    def _rewrite_metrics(self, rows: list[dict]) -> None:
-        names = columns(self.load_config())
+    def commit_resume(self, plan: ResumePlan) -> None:
+        """Take the folder for the resumed run: drop the rows after its checkpoint."""
+        self.lock()
+        names = columns(plan.config)
         lines = [",".join(names)]
-        lines += [",".join(r[c] for c in names) for r in rows]
+        lines += [",".join(r[c] for c in names) for r in plan.kept_rows]
         write_atomic(self.metrics_path, ("\n".join(lines) + "\n").encode())
 
     def record(self, report: Report) -> None:
-        """Append a report's row to metrics.csv."""
+        """Append a report's row to metrics.csv and note the epoch in status.json."""
         row = metrics_row(report)
-        names = self._columns()
+        with open(self.metrics_path, newline="") as f:
+            names = next(csv.reader(f))
         with open(self.metrics_path, "a", newline="") as f:
             csv.writer(f).writerow([row[c] for c in names])
             f.flush()
             os.fsync(f.fileno())
-
-    @property
-    def status_path(self) -> Path:
-        return self.path / "status.json"
+        self.set_status("running", report.epoch)
 
     def status(self) -> dict:
         """How the run last ended: ``state`` is "finished" (a stop rule fired),
@@ -232,10 +301,26 @@ class RunFolder:
             return {"state": "running"}
 
     def set_status(
-        self, state: str, epoch: int, stop_reason: str | None = None
+        self, state: str, epoch: int, stop_reason: str | None = None, **more
     ) -> None:
-        record = {"state": state, "epoch": epoch, "stop_reason": stop_reason}
+        """Note how the run stands; ``epoch`` is the number of epochs run."""
+        record = {"state": state, "epoch": epoch, "stop_reason": stop_reason, **more}
         write_atomic(self.status_path, (json.dumps(record, indent=2) + "\n").encode())
+
+    def set_interrupted(self, report: Report, epoch: int) -> None:
+        """Note a run stopped between reports, with what its open interval needs."""
+        self.set_status(
+            "interrupted",
+            epoch,
+            report.stop_reason,
+            total_ops_before=report.total_ops - report.interval_ops,
+            interval=[
+                report.interval_ops,
+                report.interval_pairs,
+                report.interval_epochs,
+            ],
+            elapsed_s=report.elapsed_s,
+        )
 
     def finish(self, programs: np.ndarray, language_name: str, top: int = 20) -> None:
         """Write the pictures and the most common programs of the soup as it is."""
@@ -243,9 +328,9 @@ class RunFolder:
         rows = read_metrics(self.metrics_path)
         if rows:
             plot_run(rows, self.path / "entropy.png", title=self._title(language_name))
-        snapshot = soup_rows(
-            programs[:SNAPSHOT_PROGRAMS], language.palette, SNAPSHOT_COLUMNS
-        )
+        shown = programs[:SNAPSHOT_PROGRAMS]
+        columns_shown = max(1, min(SNAPSHOT_COLUMNS, len(shown) // 256))
+        snapshot = soup_rows(shown, language.palette, columns_shown)
         save_png(snapshot, self.path / "soup.png", scale=2)
         lines = [f"# {top} most common programs of {len(programs)} ({language_name})"]
         lines.append("# count  share   program")
@@ -256,3 +341,44 @@ class RunFolder:
 
     def _title(self, language_name: str) -> str:
         return f"{language_name}: {self.path.name}"
+
+
+def check_folder_path(path: str | Path, flag: str) -> None:
+    """Check, without writing, that ``path`` is or can become a folder we write in."""
+    path = Path(path)
+    if path.exists():
+        if not path.is_dir():
+            raise RunFolderError(f"{flag} {path} exists and is not a folder")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise RunFolderError(f"{flag} {path}: the folder is not writable")
+        return
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise RunFolderError(f"{flag} {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise RunFolderError(f"{flag} {path}: cannot create it in {parent}")
+
+
+def make_folders(*paths: Path) -> None:
+    """Create folders (and their parents); on failure remove the ones made here and
+    raise a :class:`RunFolderError` naming the path."""
+    made = []
+    try:
+        for path in paths:
+            missing = []
+            p = Path(path)
+            while not p.exists():
+                missing.append(p)
+                p = p.parent
+            p = Path(path)
+            p.mkdir(parents=True, exist_ok=True)
+            made += reversed(missing)
+    except OSError as e:
+        for p in reversed(made):
+            with contextlib.suppress(OSError):
+                p.rmdir()
+        raise RunFolderError(
+            f"cannot create folder {e.filename}: {e.strerror}"
+        ) from None

@@ -9,6 +9,7 @@ first report that meets a stop rule.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -27,6 +28,9 @@ from complife.soup import (
     check_seed,
     mutation_threshold,
 )
+
+#: Epoch counts beyond this are not plausible (and checkpoints refuse them).
+MAX_EPOCHS = 1 << 48
 
 
 class ConfigError(ValueError):
@@ -65,6 +69,7 @@ class RunConfig:
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first setting that cannot work."""
+        self._validate_pairing()
         try:
             languages.get(self.language)
             check_seed(self.seed)
@@ -80,11 +85,22 @@ class RunConfig:
                 f"save interval {self.save_interval} is not a multiple of print "
                 f"interval {self.print_interval}; checkpoints are saved at reports"
             )
-        if self.max_epochs is not None and self.max_epochs < 0:
-            raise ConfigError(f"max epochs is {self.max_epochs}; expected >= 0")
+        if self.max_epochs is not None and not 0 <= self.max_epochs < MAX_EPOCHS:
+            raise ConfigError(
+                f"max epochs is {self.max_epochs}; expected 0 to 2**48 - 1"
+            )
+        for name in ("stopping_entropy", "stopping_bpb"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                flag = "--" + name.replace("_", "-")
+                raise ConfigError(f"{flag} is {value}; expected a finite number")
+        if self.stopping_selfrep_count is not None and self.stopping_selfrep_count < 0:
+            raise ConfigError(
+                f"--stopping-selfrep-count is {self.stopping_selfrep_count}; "
+                "expected a count >= 0"
+            )
         if self.reset_interval is not None:
             _positive("reset interval", self.reset_interval)
-        self._validate_pairing()
         if self.stopping_selfrep_count is not None and not self.eval_selfrep:
             raise ConfigError(
                 "--stopping-selfrep-count needs --eval-selfrep (replicators are only "
@@ -115,6 +131,11 @@ class RunConfig:
             width, height = self.grid
             if width < 1 or height < 1:
                 raise ConfigError(f"grid {width}x{height}: expected a positive size")
+            if width * height % 2:
+                raise ConfigError(
+                    f"a {width}x{height} grid has {width * height} cells, an odd "
+                    "number; programs meet in pairs, so give an even width or height"
+                )
             if self.load is None and width * height != self.num_programs:
                 raise ConfigError(
                     f"a {width}x{height} grid holds {width * height} programs, not "
@@ -209,7 +230,8 @@ class Simulation:
     """A soup and the loop that runs it under a :class:`RunConfig`.
 
     The soup is made from the config (fresh, or loaded from ``config.load``) unless
-    one is given. ``elapsed_offset`` adds the time of an earlier part of a resumed run;
+    one is given. ``elapsed_offset``, ``total_ops`` and ``carried_interval`` (ops,
+    pairs and epochs since the last report) carry over an earlier part of a resumed run;
     ``on_epoch`` is called with the number of epochs run after each epoch.
     """
 
@@ -217,7 +239,9 @@ class Simulation:
     soup: Soup | None = None
     elapsed_offset: float = 0.0
     total_ops: int = 0
+    carried_interval: tuple[int, int, int] = (0, 0, 0)
     on_epoch: Callable[[int], None] | None = None
+    checkpoint_at_stop: bool = False
     stop_reason: str | None = field(default=None, init=False)
     _stop_request: str | None = field(default=None, init=False, repr=False)
 
@@ -229,7 +253,8 @@ class Simulation:
     def reports(self) -> Iterator[Report]:
         """Run until a stop rule fires, yielding each report (spec §1.3)."""
         config, soup = self.config, self.soup
-        interval_ops = interval_pairs = interval_epochs = 0
+        # A run resumed between reports goes on with the interval it had.
+        interval_ops, interval_pairs, interval_epochs = self.carried_interval
         started = interval_start = time.perf_counter()
         while True:
             epoch = soup.epoch
@@ -268,8 +293,10 @@ class Simulation:
                 yield report
                 # Saved after the report is consumed, so that a run folder has logged
                 # every report up to its last checkpoint (what a resume relies on).
+                stopping = report.stop_reason is not None
                 if config.checkpoint_dir and (
-                    interrupted or epoch % config.save_interval == 0
+                    epoch % config.save_interval == 0
+                    or (stopping and (interrupted or self.checkpoint_at_stop))
                 ):
                     self.save_checkpoint(Path(config.checkpoint_dir))
                 if report.stop_reason is not None:

@@ -270,11 +270,20 @@ class Soup:
         )
 
 
+#: The reference indexes programs with 32-bit integers.
+MAX_PROGRAMS = 1 << 31
+
+
 def check_num_programs(n: int) -> None:
     if not isinstance(n, int | np.integer) or n < 2 or n % 2:
         raise ValueError(
             f"number of programs is {n!r}; expected an even count of at least 2 "
             "(programs meet in pairs), such as 131072 = 2**17"
+        )
+    if n > MAX_PROGRAMS:
+        raise ValueError(
+            f"number of programs is {n}; at most 2**31 = {MAX_PROGRAMS} are "
+            "supported (and each takes 64 bytes of memory)"
         )
 
 

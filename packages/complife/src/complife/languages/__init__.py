@@ -78,6 +78,14 @@ class Language:
         return self.evaluate
 
 
+def excerpt(text: str, i: int, width: int = 12) -> str:
+    """The part of a long program text around position ``i``, for error messages."""
+    start, end = max(0, i - width), min(len(text), i + width + 1)
+    head = "..." if start else ""
+    tail = "..." if end < len(text) else ""
+    return repr(head + text[start:end] + tail)
+
+
 _REGISTRY: dict[str, Language] = {}
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
 
-from complife.languages import Language, Step, register
+from complife.languages import Language, Step, excerpt, register
 
 #: Command characters in the reference's ``BffOp`` order; a byte's *kind* is its
 #: index here, NULL and NOOP follow.
@@ -497,9 +497,9 @@ def make_parse(variant: Variant) -> Callable[[str], bytes]:
         for i, c in enumerate(text):
             if c not in table:
                 raise ValueError(
-                    f"character {c!r} at position {i} of {text!r} is not in the "
-                    f"{variant.name} text form; use one of {COMMANDS!r}, '0', or the "
-                    "stand-ins it prints for other bytes"
+                    f"character {c!r} at position {i} of {excerpt(text, i)} is not "
+                    f"in the {variant.name} text form; use one of {COMMANDS!r}, '0', "
+                    "or the stand-ins it prints for other bytes"
                 )
             out.append(table[c])
         return bytes(out)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from complife.languages import Language, Step, register
+from complife.languages import Language, Step, excerpt, register
 from complife.rng import MASK64, splitmix64, splitmix64_py
 
 #: Op names; an op's number in the kernel is its index here.
@@ -489,12 +489,14 @@ def parse_hex(text: str, name: str) -> bytes:
     for i, c in enumerate(text):
         if c not in _HEX_DIGITS:
             raise ValueError(
-                f"character {c!r} at position {i} of {text!r} is not a hex digit; "
+                f"character {c!r} at position {i} of {excerpt(text, i)} is not a hex "
+                f"digit; "
                 f"a {name} program is written as hex pairs such as '4C0A'"
             )
     if len(text) % 2:
         raise ValueError(
-            f"character {text[-1]!r} at position {len(text) - 1} of {text!r} has no "
+            f"character {text[-1]!r} at position {len(text) - 1} of "
+            f"{excerpt(text, len(text) - 1)} has no "
             f"second hex digit; a {name} program is written as hex pairs, an even "
             "number of digits"
         )
