@@ -95,3 +95,45 @@ def test_initial_program_is_written_from_the_first_byte():
     soup.seed_program(b"[" * 100)
     assert soup.programs.reshape(-1)[:100].tolist() == [ord("[")] * 100
     assert not soup.programs.reshape(-1)[100:].any()
+
+
+def _run_to(config, epochs):
+    from complife import Simulation
+
+    simulation = Simulation(config)
+    for report in simulation.reports():
+        if report.epoch >= epochs:
+            break
+    return simulation.soup
+
+
+def test_reset_interval_also_fires_after_the_first_epoch():
+    # The reference's quirk (spec §1.3): epoch 0 % R == 0, so right after the first
+    # epoch the soup is replaced by reset stream 1; the next reset follows epoch R.
+    from complife import RunConfig
+
+    config = RunConfig("bff_noheads", num_programs=64, seed=3, reset_interval=8,
+                       print_interval=1, save_interval=1)  # fmt: skip
+    soup = _run_to(config, 12)
+
+    by_hand = Soup("bff_noheads", 64, seed=3)
+    by_hand.step()
+    by_hand.reset()
+    by_hand.run(8)
+    by_hand.reset()
+    by_hand.run(3)
+    assert np.array_equal(soup.programs, by_hand.programs)
+    assert soup.reset_index == by_hand.reset_index == 3
+
+
+def test_loading_a_checkpoint_of_a_reset_epoch_continues_the_trajectory(tmp_path):
+    from complife import RunConfig
+    from complife.checkpoint import write_checkpoint
+
+    config = dict(language="bff", num_programs=256, seed=5, reset_interval=16,
+                  print_interval=16, save_interval=16)  # fmt: skip
+    whole = _run_to(RunConfig(**config), 49)
+    part = _run_to(RunConfig(**config), 33)  # saved before the reset of epoch 32
+    path = write_checkpoint(tmp_path / "c.dat", part.checkpoint())
+    resumed = _run_to(RunConfig(**config, load=str(path)), 49)
+    assert np.array_equal(resumed.programs, whole.programs)
