@@ -185,6 +185,32 @@ def _prev_set(low, high, p):
     return -1
 
 
+_UNKNOWN = np.uint8(255)
+_NO_MATCH = np.uint8(254)
+
+
+@njit(inline="always")
+def _match_forward(pc, low, high, tape, kind):
+    depth = 1
+    while depth:
+        pc = _next_set(low, high, pc + 1)
+        if pc >= 128:
+            return _NO_MATCH
+        depth += 1 if kind[tape[pc]] == LOOP_START else -1
+    return np.uint8(pc)
+
+
+@njit(inline="always")
+def _match_backward(pc, low, high, tape, kind):
+    depth = 1
+    while depth:
+        pc = _prev_set(low, high, pc - 1)
+        if pc < 0:
+            return _NO_MATCH
+        depth += 1 if kind[tape[pc]] == LOOP_END else -1
+    return np.uint8(pc)
+
+
 @njit(inline="always")
 def _set_bit(low, high, p, on):
     bit = _ONE << np.uint64(p & 63)
@@ -196,7 +222,7 @@ def _set_bit(low, high, p, on):
 
 
 @njit(inline="always")
-def _run(tape, max_steps, kind, is_zero, heads_from_tape, jump8, selfmove):
+def _run(tape, max_steps, scratch, kind, is_zero, heads_from_tape, jump8, selfmove):
     """Run one 128-byte pair tape in place; return its op count (spec §2.1).
 
     Every byte the pc visits is a step, no-ops included, and the run stops after
@@ -217,6 +243,10 @@ def _run(tape, max_steps, kind, is_zero, heads_from_tape, jump8, selfmove):
         head1 = 0
         pc = 0
 
+    # scratch[i] caches the match of the bracket at i (NO_MATCH when it has none).
+    for i in range(n):
+        scratch[i] = _UNKNOWN
+    was = NOOP
     steps = 0
     ops = 0
     while steps < max_steps:
@@ -241,14 +271,15 @@ def _run(tape, max_steps, kind, is_zero, heads_from_tape, jump8, selfmove):
                 if jump8:
                     pc += 8
                 else:
-                    depth = 1
-                    while depth:
-                        pc = _next_set(bracket_low, bracket_high, pc + 1)
-                        if pc >= n:
-                            break
-                        depth += 1 if kind[tape[pc]] == LOOP_START else -1
-                    if depth:
+                    m = scratch[pc]
+                    if m == _UNKNOWN:
+                        m = _match_forward(pc, bracket_low, bracket_high, tape, kind)
+                        scratch[pc] = m
+                        if m < n:
+                            scratch[m] = pc
+                    if m >= n:
                         break
+                    pc = np.int64(m)
         elif k == LOOP_END:
             if not is_zero[tape[head0]]:
                 if jump8:
@@ -256,24 +287,29 @@ def _run(tape, max_steps, kind, is_zero, heads_from_tape, jump8, selfmove):
                     if pc < 0:
                         break
                 else:
-                    depth = 1
-                    while depth:
-                        pc = _prev_set(bracket_low, bracket_high, pc - 1)
-                        if pc < 0:
-                            break
-                        depth += 1 if kind[tape[pc]] == LOOP_END else -1
-                    if depth:
+                    m = scratch[pc]
+                    if m == _UNKNOWN:
+                        m = _match_backward(pc, bracket_low, bracket_high, tape, kind)
+                        scratch[pc] = m
+                        if m < n:
+                            scratch[m] = pc
+                    if m >= n:
                         break
+                    pc = np.int64(m)
         elif k == PLUS:
+            was = kind[tape[head0]]
             tape[head0] = (tape[head0] + 1) & 255
             written = head0
         elif k == MINUS:
+            was = kind[tape[head0]]
             tape[head0] = (tape[head0] - 1) & 255
             written = head0
         elif k == COPY01:
+            was = kind[tape[head1]]
             tape[head1] = tape[head0]
             written = head1
         elif k == COPY10:
+            was = kind[tape[head0]]
             tape[head0] = tape[head1]
             written = head0
             if selfmove:
@@ -289,6 +325,10 @@ def _run(tape, max_steps, kind, is_zero, heads_from_tape, jump8, selfmove):
 
         if written >= 0:
             c = kind[tape[written]]
+            if (c <= LOOP_END or was <= LOOP_END) and c != was:
+                # The bracket structure changed: forget every match found so far.
+                for i in range(n):
+                    scratch[i] = _UNKNOWN
             command_low, command_high = _set_bit(
                 command_low, command_high, written, c < NULL
             )
@@ -322,37 +362,39 @@ _KIND_SELFMOVE = _kind_table(_V["bff_selfmove"])
 # soup engine can take it as a first-class function of EVALUATE_SIGNATURE.
 @njit(cache=True)
 def evaluate_bff_noheads(tape, max_steps, scratch):
-    return _run(tape, max_steps, _KIND_ASCII, _ZERO_BYTE, False, False, False)
+    return _run(tape, max_steps, scratch, _KIND_ASCII, _ZERO_BYTE, False, False, False)
 
 
 @njit(cache=True)
 def evaluate_bff(tape, max_steps, scratch):
-    return _run(tape, max_steps, _KIND_ASCII, _ZERO_BYTE, True, False, False)
+    return _run(tape, max_steps, scratch, _KIND_ASCII, _ZERO_BYTE, True, False, False)
 
 
 @njit(cache=True)
 def evaluate_bff8(tape, max_steps, scratch):
-    return _run(tape, max_steps, _KIND_ASCII, _ZERO_BYTE, True, True, False)
+    return _run(tape, max_steps, scratch, _KIND_ASCII, _ZERO_BYTE, True, True, False)
 
 
 @njit(cache=True)
 def evaluate_bff8_noheads(tape, max_steps, scratch):
-    return _run(tape, max_steps, _KIND_ASCII, _ZERO_BYTE, False, True, False)
+    return _run(tape, max_steps, scratch, _KIND_ASCII, _ZERO_BYTE, False, True, False)
 
 
 @njit(cache=True)
 def evaluate_bff_noheads_4bit(tape, max_steps, scratch):
-    return _run(tape, max_steps, _KIND_NIBBLE, _ZERO_NIBBLE, False, False, False)
+    return _run(
+        tape, max_steps, scratch, _KIND_NIBBLE, _ZERO_NIBBLE, False, False, False
+    )
 
 
 @njit(cache=True)
 def evaluate_bff_perm(tape, max_steps, scratch):
-    return _run(tape, max_steps, _KIND_PERM, _ZERO_BYTE, True, False, False)
+    return _run(tape, max_steps, scratch, _KIND_PERM, _ZERO_BYTE, True, False, False)
 
 
 @njit(cache=True)
 def evaluate_bff_selfmove(tape, max_steps, scratch):
-    return _run(tape, max_steps, _KIND_SELFMOVE, _ZERO_BYTE, True, False, True)
+    return _run(tape, max_steps, scratch, _KIND_SELFMOVE, _ZERO_BYTE, True, False, True)
 
 
 # ---------------------------------------------------------------------------------
