@@ -7,17 +7,9 @@ from hypothesis import strategies as st
 from complife import languages
 from complife.languages import bff
 
+from .conftest import run_kernel, run_twin
+
 BFF_NAMES = [v.name for v in bff.VARIANTS]
-
-
-def run_kernel(name, tape, max_steps=8192):
-    return languages.run(languages.get(name), tape, max_steps)
-
-
-def run_twin(name, tape, max_steps=8192):
-    copy = bytearray(tape)
-    ops = languages.get(name).twin(copy, max_steps)
-    return ops, bytes(copy)
 
 
 def command_bytes(name):

@@ -8,18 +8,10 @@ from complife import languages
 from complife.languages import Step, forth
 from complife.rng import MASK64, splitmix64_py
 
+from .conftest import run_kernel, run_twin
+
 FORTH_NAMES = [v.name for v in forth.VARIANTS]
 NOOP = 0x20
-
-
-def run_kernel(name, tape, max_steps=8192):
-    return languages.run(languages.get(name), tape, max_steps)
-
-
-def run_twin(name, tape, max_steps=8192):
-    copy = bytearray(tape)
-    ops = languages.get(name).twin(copy, max_steps)
-    return ops, bytes(copy)
 
 
 # Bytes that make things happen: every low op, the reset byte, small constants (valid

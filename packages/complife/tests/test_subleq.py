@@ -8,17 +8,9 @@ from hypothesis import strategies as st
 from complife import languages
 from complife.languages import Step
 
+from .conftest import run_kernel, run_twin
+
 NAMES = ["subleq", "rsubleq4"]
-
-
-def run_kernel(name, tape, max_steps=8192):
-    return languages.run(languages.get(name), tape, max_steps)
-
-
-def run_twin(name, tape, max_steps=8192):
-    copy = bytearray(tape)
-    ops = languages.get(name).twin(copy, max_steps)
-    return ops, bytes(copy)
 
 
 # Bytes that make things happen: addresses near both ends (and the same plus 128,
