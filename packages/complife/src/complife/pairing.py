@@ -27,7 +27,7 @@ from complife.rng import derive_seed, derive_seed_py, splitmix64, splitmix64_py
 GRID_RADIUS = 2
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, nogil=True)
 def _shuffle_draws(run_seed, epoch, n, draws):
     """The Fisher-Yates draws of an epoch: j_i = SplitMix64(seed(e*N + i)) % (i + 1).
 
@@ -40,21 +40,24 @@ def _shuffle_draws(run_seed, epoch, n, draws):
         draws[i] = r % np.uint64(i + 1)
 
 
-@njit(cache=True)
-def _apply_swaps(order, draws):
-    for i in range(order.size - 1, -1, -1):
+@njit(cache=True, nogil=True)
+def shuffle_into(run_seed, epoch, order, draws):
+    """Fill ``order`` with epoch ``epoch``'s random permutation (Fisher-Yates from the
+    end, starting from the identity), as the reference's ``do_shuffle``; ``draws`` is
+    working memory of the same length."""
+    n = order.size
+    _shuffle_draws(run_seed, epoch, n, draws)
+    for i in range(n):
+        order[i] = i
+    for i in range(n - 1, -1, -1):
         j = draws[i]
         order[i], order[j] = order[j], order[i]
 
 
 def shuffled(run_seed: int, epoch: int, order: np.ndarray) -> None:
-    """Fill ``order`` with epoch ``epoch``'s random permutation (Fisher-Yates from the
-    end, starting from the identity), as the reference's ``do_shuffle``."""
-    n = order.size
-    draws = np.empty(n, dtype=np.uint64)
-    _shuffle_draws(np.uint64(run_seed), np.uint64(epoch), n, draws)
-    order[:] = np.arange(n)
-    _apply_swaps(order, draws)
+    """:func:`shuffle_into` with its own working memory."""
+    draws = np.empty(order.size, dtype=np.uint64)
+    shuffle_into(np.uint64(run_seed), np.uint64(epoch), order, draws)
 
 
 def shuffled_py(run_seed: int, epoch: int, n: int) -> list[int]:

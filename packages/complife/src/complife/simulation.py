@@ -31,6 +31,8 @@ from complife.soup import (
 
 #: Epoch counts beyond this are not plausible (and checkpoints refuse them).
 MAX_EPOCHS = 1 << 48
+#: The most epochs run between two looks at the clock, the display and Ctrl-C.
+EPOCHS_PER_PIECE = 16
 
 
 class ConfigError(ValueError):
@@ -257,11 +259,15 @@ class Simulation:
         interval_ops, interval_pairs, interval_epochs = self.carried_interval
         started = interval_start = time.perf_counter()
         while True:
-            epoch = soup.epoch
-            result = soup.step()
+            # Run up to the next epoch after which something happens (a report, a
+            # reset), in one compiled loop, but in pieces short enough for the live
+            # display and for Ctrl-C to answer quickly.
+            first = soup.epoch
+            epoch = self._next_event(first)
+            result = soup.advance(epoch - first + 1)
             interval_ops += result.ops
             interval_pairs += result.pairs_run
-            interval_epochs += 1
+            interval_epochs += epoch - first + 1
             if self.on_epoch is not None:
                 self.on_epoch(soup.epoch)
 
@@ -309,6 +315,15 @@ class Simulation:
                 # The reference also resets after epoch 0 (a quirk kept on purpose:
                 # it changes the trajectory, spec §1.3).
                 soup.reset()
+
+    def _next_event(self, epoch: int) -> int:
+        """The first epoch from ``epoch`` on after which the loop must look: a report
+        or reset is due, or a piece of EPOCHS_PER_PIECE epochs is done."""
+        last = epoch + EPOCHS_PER_PIECE - 1
+        for interval in (self.config.print_interval, self.config.reset_interval):
+            if interval:
+                last = min(last, epoch + (-epoch) % interval)
+        return last
 
     def request_stop(self, reason: str = "interrupted") -> None:
         """Stop after the epoch that is running, with a last report and a

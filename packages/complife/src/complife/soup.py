@@ -18,8 +18,10 @@ from complife import languages
 from complife import pairing as pairing_rules
 from complife.checkpoint import Checkpoint
 from complife.languages import EVALUATE_TYPE, SCRATCH_SIZE, Language
+from complife.pairing import shuffle_into
 from complife.rng import (
     MASK64,
+    derive_seed,
     derive_seed_py,
     fill_random_programs,
     splitmix64,
@@ -65,6 +67,7 @@ def _mutate(tape, n_programs, epoch_seed, pair, threshold):
     ),
     cache=True,
     parallel=True,
+    nogil=True,
 )
 def _run_epoch(
     programs, order, n_run, epoch_seed, threshold, evaluate, max_steps, n_chunks
@@ -92,6 +95,38 @@ def _run_epoch(
             programs[a] = tape[:size]
             programs[b] = tape[size:]
         total += ops
+    return total
+
+
+@njit(
+    types.int64(
+        types.uint8[:, ::1],
+        types.int64[::1],
+        types.uint64[::1],
+        types.uint64,
+        types.int64,
+        types.int64,
+        types.uint64,
+        EVALUATE_TYPE,
+        types.int64,
+        types.int64,
+    ),
+    cache=True,
+    nogil=True,
+)
+def _run_well_mixed(
+    programs, order, draws, run_seed, first, epochs, threshold, evaluate, steps, chunks
+):
+    """Epochs ``first`` to ``first + epochs - 1`` of a well-mixed soup, with no
+    Python between them; returns their total op count."""
+    n = programs.shape[0]
+    total = 0
+    for epoch in range(first, first + epochs):
+        shuffle_into(run_seed, np.uint64(epoch), order, draws)
+        epoch_seed = derive_seed(run_seed, np.uint64(epoch))
+        total += _run_epoch(
+            programs, order, n // 2, epoch_seed, threshold, evaluate, steps, chunks
+        )
     return total
 
 
@@ -175,6 +210,8 @@ class Soup:
         self.pairing.check(num_programs)
         self.epoch = 0
         self.reset_index = 1
+        self._kernel = self.language.kernel
+        self._draws = np.empty(0, dtype=np.uint64)
         self.order = np.arange(num_programs, dtype=np.int64)
         self.programs = np.zeros(
             (num_programs, self.language.program_size), dtype=np.uint8
@@ -237,26 +274,55 @@ class Soup:
         """Fill ``self.order`` for the next epoch; return how many pairs run."""
         return self.pairing.pair(self.seed, self.epoch, self.order)
 
+    def _chunks(self) -> int:
+        """Pair slots are split into chunks for the threads: several per thread, so
+        that a thread that finishes early takes another."""
+        return min(self.num_programs // 2, 64 * get_num_threads())
+
     def step(self) -> EpochResult:
         """Run one epoch and advance ``epoch``."""
         n_run = self.pair()
-        n_pairs = self.num_programs // 2
         ops = _run_epoch(
             self.programs,
             self.order,
             n_run,
             np.uint64(self.derived_seed(self.epoch)),
             np.uint64(self.threshold),
-            self.language.kernel,
+            self._kernel,
             self.max_steps,
-            min(n_pairs, 64 * get_num_threads()),
+            self._chunks(),
         )
         self.epoch += 1
         return EpochResult(int(ops), n_run)
 
+    def advance(self, epochs: int) -> EpochResult:
+        """Run ``epochs`` epochs; return their ops and pairs run. A well-mixed soup
+        runs them in one compiled loop."""
+        if not isinstance(self.pairing, pairing_rules.WellMixed):
+            results = [self.step() for _ in range(epochs)]
+            return EpochResult(
+                sum(r.ops for r in results), sum(r.pairs_run for r in results)
+            )
+        if self._draws.size != self.num_programs:
+            self._draws = np.empty(self.num_programs, dtype=np.uint64)
+        ops = _run_well_mixed(
+            self.programs,
+            self.order,
+            self._draws,
+            np.uint64(self.seed),
+            self.epoch,
+            epochs,
+            np.uint64(self.threshold),
+            self._kernel,
+            self.max_steps,
+            self._chunks(),
+        )
+        self.epoch += epochs
+        return EpochResult(int(ops), epochs * (self.num_programs // 2))
+
     def run(self, epochs: int) -> int:
         """Run ``epochs`` epochs; return their total op count."""
-        return sum(self.step().ops for _ in range(epochs))
+        return self.advance(epochs).ops
 
     def to_bytes(self) -> bytes:
         """The whole soup as one byte string (what the metrics compress)."""
