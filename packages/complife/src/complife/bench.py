@@ -1,16 +1,23 @@
-"""``python -m complife.bench``: how fast the soup runs, in the numbers that decide
-what science fits on a laptop.
+"""``python -m complife.bench``: how fast the soup runs, beside the reference.
 
-For each language measured, at 2**17 programs, on 1 and on all allowed threads:
+Measured for each language, at 2**17 programs, on 1 thread and on all allowed
+threads (both busy on a 2-core machine):
 
-- epochs per second before a transition (epochs 1-256 of seed 10248);
-- operations per second after one (``bff_noheads_4bit``, which transitions within
-  65 epochs at this size, stands in for a transitioned BFF soup);
-- the cost of one metrics report (brotli and entropies over the whole soup);
-- numba compile time on a cold cache, and the peak memory of a run, each measured
-  in a fresh process.
+- epochs per second before a transition: epochs 1-257 of seed 10248, reports
+  included, as ``complife run`` (in this process, compilation excluded) and the
+  reference's ``bin/main`` (a process of its own) run them;
+- operations per second after a transition: ``bff_noheads_4bit``, which transitions
+  within 65 epochs at this size, run from its epoch-64 checkpoint for 64 epochs (the
+  reference loads the same checkpoint; the trajectories are identical, so the op
+  count is ours for both);
+- the cost of one metrics report;
+- seconds per epoch per program at 2**15, 2**16 and 2**17 programs (is the cost
+  linear in the soup size?);
+- the time to first epoch on a cold numba cache, and peak memory, each in a fresh
+  process.
 
-Results print as a Markdown table; ``--json FILE`` keeps them for comparison.
+Give ``--reference PATH`` (a cubff ``bin/main`` you built) to measure the reference in
+the same run. Results print as Markdown; ``--json FILE`` keeps them.
 """
 
 from __future__ import annotations
@@ -19,45 +26,65 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import date
+from pathlib import Path
 
 import numba
 
+from complife.checkpoint import write_checkpoint
 from complife.metrics import measure
+from complife.simulation import RunConfig, Simulation
 from complife.soup import Soup
 
 SIZE = 1 << 17
 SEED = 10248
+EPOCHS = 256
 
 
-def epochs_per_second(language: str, epochs: int, threads: int) -> float:
-    numba.set_num_threads(threads)
-    soup = Soup(language, SIZE, SEED)
-    soup.step()  # compile and warm up outside the timing
+def _timed(argv: list[str], threads: int) -> float:
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     start = time.perf_counter()
-    for _ in range(epochs - 1):
-        soup.step()
-    return (epochs - 1) / (time.perf_counter() - start)
+    subprocess.run(argv, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
 
 
-def transitioned_ops_per_second(threads: int, warm: int = 70, timed: int = 4) -> float:
+def our_run(language: str, threads: int, epochs: int = EPOCHS, **settings) -> float:
+    """Wall seconds of the run loop over epochs 1..epochs (as ``complife run``
+    runs it, reports included), after the kernels are compiled."""
+    Soup(language, 2).advance(1)
+    numba.set_num_threads(threads)
+    start = time.perf_counter()
+    config = RunConfig(language, SIZE, SEED, max_epochs=epochs, **settings)
+    for _ in Simulation(config).reports():
+        pass
+    return time.perf_counter() - start
+
+
+def reference_run(binary: str, language: str, threads: int, extra=(), epochs=EPOCHS):
+    argv = [binary, "--lang", language, "--num", str(SIZE), "--seed", str(SEED),
+            "--max_epochs", str(epochs), "--disable_output", *extra]  # fmt: skip
+    return _timed(argv, threads)
+
+
+def transitioned(workdir: Path) -> tuple[Path, int]:
+    """The epoch-64 checkpoint of the 4-bit BFF soup, and the ops of its next 64
+    epochs (the same for us and the reference: the trajectory is the reference's)."""
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     soup = Soup("bff_noheads_4bit", SIZE, SEED)
-    soup.run(warm)
-    numba.set_num_threads(threads)
-    start = time.perf_counter()
-    ops = soup.run(timed)
-    return ops / (time.perf_counter() - start)
+    soup.advance(65)
+    path = write_checkpoint(workdir / "0000000064.dat", soup.checkpoint())
+    ops = soup.advance(64).ops
+    return path, ops
 
 
 def report_seconds(language: str) -> float:
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     soup = Soup(language, SIZE, SEED)
-    soup.run(2)
+    soup.advance(2)
     measure(soup.programs)
     start = time.perf_counter()
     for _ in range(3):
@@ -65,12 +92,21 @@ def report_seconds(language: str) -> float:
     return (time.perf_counter() - start) / 3
 
 
+def seconds_per_program_epoch(language: str, size: int, epochs: int = 64) -> float:
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    soup = Soup(language, size, SEED)
+    soup.advance(1)
+    start = time.perf_counter()
+    soup.advance(epochs)
+    return (time.perf_counter() - start) / (epochs * size)
+
+
 _CHILD = """
 import resource, sys, time
 start = time.perf_counter()
 from complife.soup import Soup
 soup = Soup(sys.argv[1], int(sys.argv[2]), 1)
-soup.run(int(sys.argv[3]))
+soup.advance(int(sys.argv[3]))
 print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
@@ -95,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--languages", nargs="+", default=["bff_noheads", "forthtrivial", "subleq"]
     )
-    parser.add_argument("--epochs", type=int, default=256)
+    parser.add_argument("--reference", metavar="PATH", help="a cubff bin/main")
     parser.add_argument("--json", metavar="FILE", help="also write the results here")
     args = parser.parse_args(argv)
 
@@ -105,15 +141,34 @@ def main(argv: list[str] | None = None) -> int:
     for language in args.languages:
         row = {"language": language}
         for t in threads:
-            row[f"epochs_per_s_{t}t"] = epochs_per_second(language, args.epochs, t)
+            row[f"ours_{t}t"] = (EPOCHS + 1) / our_run(language, t)
+            if args.reference:
+                seconds = reference_run(args.reference, language, t)
+                row[f"reference_{t}t"] = (EPOCHS + 1) / seconds
         row["report_s"] = report_seconds(language)
+        row["s_per_program_epoch"] = {
+            str(size): seconds_per_program_epoch(language, size)
+            for size in (SIZE // 4, SIZE // 2, SIZE)
+        }
         with tempfile.TemporaryDirectory() as cache:
             row["cold_start_s"], _ = fresh_process(language, 64, 1, cache)
         row["warm_start_s"], row["peak_mib"] = fresh_process(language, SIZE, 8, None)
         rows.append(row)
-    after = {t: transitioned_ops_per_second(t) for t in threads}
 
-    _print_markdown(rows, after, threads, args.epochs)
+    after = {}
+    with tempfile.TemporaryDirectory() as work:
+        checkpoint, ops = transitioned(Path(work))
+        for t in threads:
+            seconds = our_run("bff_noheads_4bit", t, 128, load=str(checkpoint))
+            after[f"ours_{t}t"] = ops / seconds
+            if args.reference:
+                ref_load = ["--load", str(checkpoint)]
+                seconds = reference_run(
+                    args.reference, "bff_noheads_4bit", t, ref_load, epochs=128
+                )
+                after[f"reference_{t}t"] = ops / seconds
+
+    _print_markdown(rows, after, threads, bool(args.reference))
     if args.json:
         record = {
             "date": date.today().isoformat(),
@@ -122,30 +177,35 @@ def main(argv: list[str] | None = None) -> int:
             "threads": threads,
             "rows": rows,
             "transitioned_ops_per_s": after,
-            "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
-        with open(args.json, "w") as f:
-            json.dump(record, f, indent=2)
+        Path(args.json).write_text(json.dumps(record, indent=2) + "\n")
     return 0
 
 
-def _print_markdown(rows, after, threads, epochs) -> None:
+def _print_markdown(rows, after, threads, with_reference) -> None:
+    who = ["ours", "reference"] if with_reference else ["ours"]
     head = ["language"]
-    head += [f"epochs/s, {t} thread{'s' * (t > 1)}" for t in threads]
-    head += ["report (s)", "cold start (s)", "warm start (s)", "peak memory (MiB)"]
-    print(f"2**17 programs, epochs 1-{epochs} of seed {SEED}\n")
+    head += [f"{w} epochs/s, {t} thread{'s' * (t > 1)}" for t in threads for w in who]
+    head += ["report (s)", "µs per 1k programs per epoch (2^15 / 2^16 / 2^17)"]
+    head += ["cold start (s)", "peak memory (MiB)"]
+    print(f"2**17 programs, epochs 1-{EPOCHS + 1} of seed {SEED}, reports included\n")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in rows:
         cells = [r["language"]]
-        cells += [f"{r[f'epochs_per_s_{t}t']:.1f}" for t in threads]
-        cells += [f"{r['report_s']:.3f}", f"{r['cold_start_s']:.1f}"]
-        cells += [f"{r['warm_start_s']:.1f}", f"{r['peak_mib']:.0f}"]
+        cells += [f"{r[f'{w}_{t}t']:.1f}" for t in threads for w in who]
+        cells.append(f"{r['report_s']:.3f}")
+        cells.append(
+            " / ".join(f"{v * 1e9:.1f}" for v in r["s_per_program_epoch"].values())
+        )
+        cells += [f"{r['cold_start_s']:.1f}", f"{r['peak_mib']:.0f}"]
         print("| " + " | ".join(cells) + " |")
-    print()
-    for t, ops in after.items():
-        label = f"transitioned soup (bff_noheads_4bit), {t} thread(s)"
-        print(f"{label}: {ops / 1e6:.0f} Mops/s")
+    print("\ntransitioned soup (bff_noheads_4bit, epochs 66-129), millions of ops/s:\n")
+    for t in threads:
+        line = f"- {t} thread(s): ours {after[f'ours_{t}t'] / 1e6:.0f}"
+        if with_reference:
+            line += f", reference {after[f'reference_{t}t'] / 1e6:.0f}"
+        print(line)
 
 
 if __name__ == "__main__":
