@@ -2,6 +2,9 @@
 # what it needs from this repo's own files.
 
 PYTHON ?= python3
+# One package per system, each in packages/NAME with src/NAME and tests.
+PYPROJECTS := $(sort $(wildcard packages/*/pyproject.toml))
+PACKAGES := $(patsubst packages/%/pyproject.toml,%,$(PYPROJECTS))
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -10,21 +13,22 @@ THREADS ?= 2
 export NUMBA_NUM_THREADS := $(THREADS)
 
 # The main job: the paper's BFF soup (2^17 programs of 64 bytes, mutation 1/4096)
-# with a seed that transitions early, run until replicators have taken over.
+# with a seed that transitions early, run until replicators have taken over, with
+# tracer tokens (paper Figs. 1-3); then its report page.
 RUN_DIR ?= runs/main
 RUN_SEED ?= 8
 RUN_FLAGS := --lang bff_noheads --num 131072 --seed $(RUN_SEED) \
-	--mutation-prob 0.000244140625 --stopping-entropy 3 --out $(RUN_DIR)
+	--mutation-prob 0.000244140625 --stopping-entropy 3 --trace-tokens \
+	--out $(RUN_DIR)
 
 .PHONY: install run test lint format bench clean
 
 install: $(STAMP)
 
-$(STAMP): Makefile requirements-dev.txt packages/complife/pyproject.toml \
-		packages/mlayer/pyproject.toml
+$(STAMP): Makefile requirements-dev.txt $(PYPROJECTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -qq --disable-pip-version-check -r requirements-dev.txt \
-		-e 'packages/complife[test]' -e 'packages/mlayer[test]'
+		$(foreach p,$(PACKAGES),-e 'packages/$(p)[test]')
 	touch $@
 
 run: $(STAMP)
@@ -34,6 +38,8 @@ run: $(STAMP)
 	else \
 		$(BIN)/complife run $(RUN_FLAGS); \
 	fi
+	$(BIN)/complife report $(RUN_DIR) --force
+	@echo "open $(RUN_DIR)/report.html"
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
@@ -43,13 +49,20 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Every package's tests run, even after one fails; the target fails if any did.
 test: lint
-	$(BIN)/pytest -q packages/complife/tests
-	$(BIN)/pytest -q packages/mlayer/tests
+	@failed=""; for p in $(PACKAGES); do \
+		echo "== $$p"; \
+		$(BIN)/pytest -q packages/$$p/tests || failed="$$failed $$p"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "tests failed in:$$failed"; exit 1; fi
 
 bench: $(STAMP)
-	$(BIN)/python -m complife.bench
-	$(BIN)/python -m mlayer.bench
+	@for p in $(PACKAGES); do \
+		if [ -f packages/$$p/src/$$p/bench.py ]; then \
+			$(BIN)/python -m $$p.bench || exit 1; \
+		fi; \
+	done
 
 clean:
 	rm -rf $(VENV)

@@ -7,7 +7,7 @@ threads (both busy on a 2-core machine):
   included, as ``complife run`` (in this process, compilation excluded) and the
   reference's ``bin/main`` (a process of its own) run them;
 - operations per second after a transition: ``bff_noheads_4bit``, which transitions
-  within 65 epochs at this size, run from its epoch-64 checkpoint for 64 epochs (the
+  within 65 epochs at this size, run from its epoch-64 checkpoint for 16 epochs (the
   reference loads the same checkpoint; the trajectories are identical, so the op
   count is ours for both);
 - the cost of one metrics report;
@@ -16,7 +16,8 @@ threads (both busy on a 2-core machine):
 - the time to first epoch on a cold numba cache, and peak memory, each in a fresh
   process.
 
-Give ``--reference PATH`` (a cubff ``bin/main`` you built) to measure the reference in
+Give ``--reference PATH`` (a cubff ``bin/main`` you built; or set
+``COMPLIFE_REFERENCE``, as ``make bench`` passes it on) to measure the reference in
 the same run. Results print as Markdown; ``--json FILE`` keeps them.
 """
 
@@ -43,6 +44,9 @@ from complife.soup import Soup
 SIZE = 1 << 17
 SEED = 10248
 EPOCHS = 256
+#: Epochs run on the transitioned soup: every interaction runs to the step limit, so
+#: 16 epochs are already 2**16 * 16 interactions of about 8192 steps.
+AFTER_EPOCHS = 16
 
 
 def _timed(argv: list[str], threads: int) -> float:
@@ -71,13 +75,14 @@ def reference_run(binary: str, language: str, threads: int, extra=(), epochs=EPO
 
 
 def transitioned(workdir: Path) -> tuple[Path, int]:
-    """The epoch-64 checkpoint of the 4-bit BFF soup, and the ops of its next 64
-    epochs (the same for us and the reference: the trajectory is the reference's)."""
+    """The epoch-64 checkpoint of the 4-bit BFF soup, and the ops of its next
+    AFTER_EPOCHS epochs (the same for us and the reference: the trajectory is the
+    reference's)."""
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     soup = Soup("bff_noheads_4bit", SIZE, SEED)
     soup.advance(65)
     path = write_checkpoint(workdir / "0000000064.dat", soup.checkpoint())
-    ops = soup.advance(64).ops
+    ops = soup.advance(AFTER_EPOCHS).ops
     return path, ops
 
 
@@ -131,7 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--languages", nargs="+", default=["bff_noheads", "forthtrivial", "subleq"]
     )
-    parser.add_argument("--reference", metavar="PATH", help="a cubff bin/main")
+    parser.add_argument(
+        "--reference",
+        metavar="PATH",
+        default=os.environ.get("COMPLIFE_REFERENCE") or None,
+        help="a cubff bin/main to measure beside ours [$COMPLIFE_REFERENCE]",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the results here")
     args = parser.parse_args(argv)
 
@@ -159,12 +169,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as work:
         checkpoint, ops = transitioned(Path(work))
         for t in threads:
-            seconds = our_run("bff_noheads_4bit", t, 128, load=str(checkpoint))
+            end = 64 + AFTER_EPOCHS
+            seconds = our_run("bff_noheads_4bit", t, end, load=str(checkpoint))
             after[f"ours_{t}t"] = ops / seconds
             if args.reference:
                 ref_load = ["--load", str(checkpoint)]
                 seconds = reference_run(
-                    args.reference, "bff_noheads_4bit", t, ref_load, epochs=128
+                    args.reference, "bff_noheads_4bit", t, ref_load, epochs=end
                 )
                 after[f"reference_{t}t"] = ops / seconds
 
@@ -200,7 +211,8 @@ def _print_markdown(rows, after, threads, with_reference) -> None:
         )
         cells += [f"{r['cold_start_s']:.1f}", f"{r['peak_mib']:.0f}"]
         print("| " + " | ".join(cells) + " |")
-    print("\ntransitioned soup (bff_noheads_4bit, epochs 66-129), millions of ops/s:\n")
+    span = f"epochs 66-{65 + AFTER_EPOCHS}"
+    print(f"\ntransitioned soup (bff_noheads_4bit, {span}), millions of ops/s:\n")
     for t in threads:
         line = f"- {t} thread(s): ours {after[f'ours_{t}t'] / 1e6:.0f}"
         if with_reference:

@@ -115,6 +115,36 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--seed", type=int, default=0, help="seed of the noise [0]")
 
     commands.add_parser("languages", help="list the languages")
+
+    page = commands.add_parser(
+        "report",
+        help="one HTML page of a run: figures, soup, replicator families",
+        description="Write RUN_DIR/report.html (and soup.gif): the run's figures over "
+        "epochs, soup snapshots and an animation, the replicator families of its "
+        "last checkpoint. One self-contained file: images embedded, no scripts, "
+        "nothing fetched. RUN_DIR is the --out of complife run, or a folder of the "
+        "reference's .dat checkpoints (then give --lang).",
+    )
+    page.add_argument("run_dir", metavar="RUN_DIR", help="run folder")
+    page.add_argument("--lang", help="language of a folder of reference checkpoints")
+    page.add_argument("--seed", type=int, help="seed of the score noise [the run's]")
+    page.add_argument("--out", metavar="FILE", help="page [RUN_DIR/report.html]")
+    page.add_argument("--force", action="store_true", help="overwrite the page")
+
+    look = commands.add_parser(
+        "inspect",
+        help="replicator analysis of one checkpoint, in the terminal",
+        description="Families, most common programs and substrings of one .dat "
+        "checkpoint, ours or the reference's; with tracer tokens beside it, where "
+        "programs came from.",
+    )
+    look.add_argument("checkpoint", metavar="CHECKPOINT", help=".dat file")
+    look.add_argument("--lang", help="language [the run folder's]")
+    look.add_argument("--seed", type=int, help="seed of the score noise [the run's]")
+    look.add_argument("--top", type=int, default=20, help="programs listed [20]")
+    look.add_argument(
+        "--program", type=int, metavar="I", help="show where program I came from"
+    )
     return parser
 
 
@@ -151,6 +181,20 @@ def _add_run(commands) -> None:
         help="re-randomise the whole soup every E epochs",
     )
     _add(soup, "load", metavar="FILE", help="continue from a .dat checkpoint")
+    _add(
+        soup,
+        "trace_tokens",
+        action=_Bool,
+        help="give every byte a tracer token (BFF family; paper Figs. 1-3); slower",
+    )
+    _add(
+        soup,
+        "keep_tokens",
+        type=int,
+        metavar="K",
+        help="keep the tracer tokens of the last K checkpoints only (8 bytes per "
+        "soup byte each); 0 keeps all [2]",
+    )
 
     pairs = run.add_argument_group("who meets whom (default: well mixed)")
     _add(
@@ -276,6 +320,10 @@ def main(argv: list[str] | None = None) -> int:
             return exec_program(**args)
         if command == "selfrep":
             return selfrep_score(**args)
+        if command == "report":
+            return write_report(**args)
+        if command == "inspect":
+            return inspect_checkpoint(**args)
         return run(args)
     except (ConfigError, RunFolderError, CheckpointError, ValueError) as e:
         print(f"complife {command}: error: {e}", file=sys.stderr)
@@ -359,6 +407,31 @@ def selfrep_score(lang: str, program: str, epoch: int, seed: int) -> int:
     value = selfrep.score(language, parsed, epoch, seed)
     verdict = "a replicator" if value >= selfrep.THRESHOLD else "not a replicator"
     print(f"score {value} of 64: {verdict} (threshold {selfrep.THRESHOLD})")
+    return 0
+
+
+def write_report(run_dir, lang, seed, out, force) -> int:
+    from complife import report
+
+    for flag, value in (("--seed", seed),):
+        if value is not None and not 0 <= value < 1 << 64:
+            raise ValueError(f"{flag} {value}: expected an integer in [0, 2**64)")
+    page = report.write_report(run_dir, out, lang, seed, force)
+    print(f"wrote {page}")
+    return 0
+
+
+def inspect_checkpoint(checkpoint, lang, seed, top, program) -> int:
+    from rich.console import Console
+
+    from complife import inspection
+
+    if seed is not None and not 0 <= seed < 1 << 64:
+        raise ValueError(f"--seed {seed}: expected an integer in [0, 2**64)")
+    if not 1 <= top <= 1000:
+        raise ValueError(f"--top {top}: expected 1 to 1000 programs")
+    inspected = inspection.open_checkpoint(checkpoint, lang, seed)
+    inspection.show(Console(highlight=False), inspected, top, program)
     return 0
 
 

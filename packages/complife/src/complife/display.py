@@ -132,6 +132,11 @@ class LiveView:
                     f"  replicators {report.selfrep_count}"
                     if self.config.eval_selfrep
                     else ""
+                )
+                + (
+                    f"  distinct tokens {report.distinct_tokens}"
+                    if report.distinct_tokens is not None
+                    else ""
                 ),
                 highlight=False,
             )
@@ -167,6 +172,8 @@ class LiveView:
         )
         if self.config.eval_selfrep:
             table.add_row("replicators", f"{report.selfrep_count:,}")
+        if report.distinct_tokens is not None:
+            table.add_row("distinct tokens", f"{report.distinct_tokens:,}")
         lines = [
             table,
             byte_shares("most frequent  ", self.language, m.frequent_bytes),

@@ -9,6 +9,8 @@
     DIR/soup.png             the soup at the last report (reference palette)
     DIR/top_programs.txt     the most common programs, in the language's text form
     DIR/status.json          running, interrupted or finished, and at which epoch
+    DIR/checkpoints/*.tokens.npy   tracer tokens beside each checkpoint (traced runs)
+    DIR/report.html, soup.gif      written by ``complife report``
 
 A folder is never overwritten without ``force``; a killed run resumes from its last
 checkpoint, dropping the metric rows written after it.
@@ -28,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from complife import __version__, languages
+from complife import __version__, languages, tracer
 from complife.analysis import most_common_programs
 from complife.checkpoint import (
     CHECKPOINT_NAME,
@@ -42,6 +44,8 @@ from complife.simulation import ConfigError, Report, RunConfig
 REFERENCE_COLUMNS = ("epoch", "brotli_size", "soup_size", "higher_entropy")
 #: The reference's fifth column, written when replicators are counted.
 SELFREP_COLUMN = "number_selfreps"
+#: The last column of a traced run (paper Figs. 1-3).
+TOKENS_COLUMN = "distinct_tokens"
 EXTRA_COLUMNS = (
     "h0",
     "brotli_bpb",
@@ -60,6 +64,8 @@ _OWN_FILES = (
     "entropy.png",
     "soup.png",
     "top_programs.txt",
+    "report.html",
+    "soup.gif",
 )
 #: Held by the process that runs in the folder.
 LOCK_FILE = ".lock"
@@ -75,7 +81,8 @@ class RunFolderError(ValueError):
 def columns(config: RunConfig) -> tuple[str, ...]:
     """The columns of a run's metrics.csv: the reference's log columns first."""
     selfrep = (SELFREP_COLUMN,) if config.eval_selfrep else ()
-    return (*REFERENCE_COLUMNS, *selfrep, *EXTRA_COLUMNS)
+    tokens = (TOKENS_COLUMN,) if config.trace_tokens else ()
+    return (*REFERENCE_COLUMNS, *selfrep, *EXTRA_COLUMNS, *tokens)
 
 
 def metrics_row(report: Report) -> dict:
@@ -94,6 +101,7 @@ def metrics_row(report: Report) -> dict:
         "mops_per_s": f"{report.mops_per_s:.3f}",
         "epochs_per_s": f"{report.epochs_per_s:.3f}",
         "elapsed_s": f"{report.elapsed_s:.3f}",
+        TOKENS_COLUMN: report.distinct_tokens,
     }
 
 
@@ -239,7 +247,15 @@ class RunFolder:
                 continue
             try:
                 checkpoint = read_checkpoint(path)
-            except CheckpointError:
+                if config.trace_tokens:
+                    # A traced run resumes only where its tokens were saved too.
+                    tracer.check_tokens(
+                        tracer.read_tokens(tracer.tokens_path(path)),
+                        checkpoint.programs,
+                        "the tokens beside it",
+                    )
+            except (CheckpointError, tracer.TokensError):
+                checkpoint = None
                 skipped.append(path.name)
                 continue
             config.load = str(path)

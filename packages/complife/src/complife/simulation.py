@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from complife import languages, selfrep
+from complife import languages, selfrep, tracer
 from complife.checkpoint import checkpoint_name, read_checkpoint, write_checkpoint
 from complife.metrics import SoupMetrics, measure
 from complife.pairing import FixedShuffle, Neighbours, Ring, WellMixed
@@ -46,6 +46,7 @@ class RunConfig:
     ``max_epochs`` stops at the first report past it, as in the reference: 256 stops
     at epoch 257. ``stopping_entropy`` stops at the first report whose high-order
     entropy is at least that value (the paper calls >= 1 "transitioned").
+    ``trace_tokens`` gives every byte a tracer token (:mod:`complife.tracer`).
     """
 
     language: str
@@ -68,6 +69,8 @@ class RunConfig:
     fixed_shuffle: bool = False
     interaction_pattern: str | None = None
     grid: tuple[int, int] | None = None
+    trace_tokens: bool = False
+    keep_tokens: int = 2
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first setting that cannot work."""
@@ -113,6 +116,17 @@ class RunConfig:
                 languages.get(self.language).parse(self.initial_program)
             except ValueError as e:
                 raise ConfigError(f"initial program: {e}") from None
+        if not isinstance(self.keep_tokens, int) or self.keep_tokens < 0:
+            raise ConfigError(
+                f"--keep-tokens is {self.keep_tokens!r}; expected a number of "
+                "checkpoints >= 0 (0 keeps the tokens of every checkpoint)"
+            )
+        if self.trace_tokens:
+            size = None if self.load is not None else self.num_programs
+            try:
+                tracer.check_traceable(self.language, size)
+            except ValueError as e:
+                raise ConfigError(str(e)) from None
 
     def _validate_pairing(self) -> None:
         chosen = [
@@ -203,6 +217,7 @@ class Report:
     stop_reason: str | None = None
     scheduled: bool = True
     selfrep_scores: np.ndarray | None = field(default=None, repr=False)
+    distinct_tokens: int | None = None
 
     @property
     def selfrep_count(self) -> int:
@@ -292,6 +307,9 @@ class Simulation:
                     elapsed_s=self.elapsed_offset + now - started,
                     scheduled=epoch % config.print_interval == 0,
                     selfrep_scores=scores,
+                    distinct_tokens=(
+                        soup.distinct_tokens() if config.trace_tokens else None
+                    ),
                 )
                 report = replace(
                     report, stop_reason=self._stop_request or self.stop_rule(report)
@@ -354,11 +372,20 @@ class Simulation:
         return None
 
     def save_checkpoint(self, directory: Path) -> Path:
-        """Save the soup as ``directory/<last epoch run>.dat``."""
+        """Save the soup as ``directory/<last epoch run>.dat`` (and its tracer
+        tokens beside it)."""
         directory.mkdir(parents=True, exist_ok=True)
-        return write_checkpoint(
-            directory / checkpoint_name(self.soup.epoch - 1), self.soup.checkpoint()
-        )
+        path = directory / checkpoint_name(self.soup.epoch - 1)
+        if self.config.trace_tokens:
+            # Tokens first: a checkpoint on disk always has its tokens beside it.
+            tracer.write_tokens(tracer.tokens_path(path), self.soup.tokens)
+        written = write_checkpoint(path, self.soup.checkpoint())
+        if self.config.trace_tokens and self.config.keep_tokens:
+            # Tokens are eight times the soup: keep those of the last few checkpoints
+            # only, enough to resume exactly (past one damaged file) and to trace the
+            # ancestry of the last one.
+            tracer.prune_tokens(directory, keep=self.config.keep_tokens)
+        return written
 
 
 def make_soup(config: RunConfig) -> Soup:
@@ -373,7 +400,7 @@ def make_soup(config: RunConfig) -> Soup:
         num_programs = checkpoint.num_programs
     try:
         pairing = config.pairing(num_programs)
-        soup = Soup(
+        soup = (tracer.TracedSoup if config.trace_tokens else Soup)(
             language,
             num_programs,
             config.seed,
@@ -387,6 +414,10 @@ def make_soup(config: RunConfig) -> Soup:
         soup.seed_program(language.parse(config.initial_program))
     if checkpoint is not None:
         soup.restore(checkpoint)
+        if config.trace_tokens:
+            # A traced run's checkpoint has its tokens beside it, so that it resumes
+            # exactly; any other checkpoint starts with fresh tokens.
+            soup.restore_tokens_beside(config.load)
         # A checkpoint is saved before the reset of its epoch; the reference's loader
         # skips that reset, so a resumed run would leave the uninterrupted one. We
         # apply it, so that loading continues the same trajectory.

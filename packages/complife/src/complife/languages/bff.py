@@ -187,6 +187,8 @@ def _prev_set(low, high, p):
 
 _UNKNOWN = np.uint8(255)
 _NO_MATCH = np.uint8(254)
+#: The value part of a tracer token: its low 8 bits are the byte it rides on.
+_TOKEN_VALUE = np.uint64(0xFF)
 
 
 @njit(inline="always")
@@ -222,7 +224,23 @@ def _set_bit(low, high, p, on):
 
 
 @njit(inline="always")
-def _run(tape, max_steps, scratch, kind, is_zero, heads_from_tape, jump8, selfmove):
+def _retoken(tokens, i, value):
+    """Token ``i`` with its value part (the low 8 bits) set to ``value``."""
+    tokens[i] = (tokens[i] & ~_TOKEN_VALUE) | np.uint64(value)
+
+
+@njit(inline="always")
+def _run(
+    tape,
+    max_steps,
+    scratch,
+    kind,
+    is_zero,
+    heads_from_tape,
+    jump8,
+    selfmove,
+    tokens=None,
+):
     """Run one 128-byte pair tape in place; return its op count (spec §2.1).
 
     Every byte the pc visits is a step, no-ops included, and the run stops after
@@ -230,6 +248,11 @@ def _run(tape, max_steps, scratch, kind, is_zero, heads_from_tape, jump8, selfmo
     run of them is crossed in one move, adding exactly the steps it skips; a bracket
     scan visits only brackets. Heads are masked to the tape before each command; the
     pc is not: leaving the tape ends the run.
+
+    ``tokens``, when given, is the tape's 128 tracer tokens (paper Figs. 1-3,
+    :mod:`complife.tracer`): a copy moves the token with the byte, ``+``/``-``
+    change only its value part. Without them numba prunes every token line at
+    compile time, so the untraced kernels are the same machine code as before.
     """
     n = 128
     command_low, bracket_low = _masks(tape, kind, 0)
@@ -300,18 +323,26 @@ def _run(tape, max_steps, scratch, kind, is_zero, heads_from_tape, jump8, selfmo
             was = kind[tape[head0]]
             tape[head0] = (tape[head0] + 1) & 255
             written = head0
+            if tokens is not None:
+                _retoken(tokens, head0, tape[head0])
         elif k == MINUS:
             was = kind[tape[head0]]
             tape[head0] = (tape[head0] - 1) & 255
             written = head0
+            if tokens is not None:
+                _retoken(tokens, head0, tape[head0])
         elif k == COPY01:
             was = kind[tape[head1]]
             tape[head1] = tape[head0]
             written = head1
+            if tokens is not None:
+                tokens[head1] = tokens[head0]
         elif k == COPY10:
             was = kind[tape[head0]]
             tape[head0] = tape[head1]
             written = head0
+            if tokens is not None:
+                tokens[head0] = tokens[head1]
             if selfmove:
                 head1 += 1
         elif k == DEC0:
@@ -397,14 +428,90 @@ def evaluate_bff_selfmove(tape, max_steps, scratch):
     return _run(tape, max_steps, scratch, _KIND_SELFMOVE, _ZERO_BYTE, True, False, True)
 
 
+# The same kernels with tracer tokens (complife.tracer): ``evaluate(tape, tokens,
+# max_steps, scratch)``, tokens a uint64[128] changed in place with the tape.
+@njit(cache=True)
+def traced_bff_noheads(tape, tokens, max_steps, scratch):
+    return _run(
+        tape, max_steps, scratch, _KIND_ASCII, _ZERO_BYTE, False, False, False, tokens
+    )
+
+
+@njit(cache=True)
+def traced_bff(tape, tokens, max_steps, scratch):
+    return _run(
+        tape, max_steps, scratch, _KIND_ASCII, _ZERO_BYTE, True, False, False, tokens
+    )
+
+
+@njit(cache=True)
+def traced_bff8(tape, tokens, max_steps, scratch):
+    return _run(
+        tape, max_steps, scratch, _KIND_ASCII, _ZERO_BYTE, True, True, False, tokens
+    )
+
+
+@njit(cache=True)
+def traced_bff8_noheads(tape, tokens, max_steps, scratch):
+    return _run(
+        tape, max_steps, scratch, _KIND_ASCII, _ZERO_BYTE, False, True, False, tokens
+    )
+
+
+@njit(cache=True)
+def traced_bff_noheads_4bit(tape, tokens, max_steps, scratch):
+    return _run(
+        tape,
+        max_steps,
+        scratch,
+        _KIND_NIBBLE,
+        _ZERO_NIBBLE,
+        False,
+        False,
+        False,
+        tokens,
+    )
+
+
+@njit(cache=True)
+def traced_bff_perm(tape, tokens, max_steps, scratch):
+    return _run(
+        tape, max_steps, scratch, _KIND_PERM, _ZERO_BYTE, True, False, False, tokens
+    )
+
+
+@njit(cache=True)
+def traced_bff_selfmove(tape, tokens, max_steps, scratch):
+    return _run(
+        tape, max_steps, scratch, _KIND_SELFMOVE, _ZERO_BYTE, True, False, True, tokens
+    )
+
+
+#: The traced kernel of each variant, by name.
+TRACED_KERNELS = {
+    "bff_noheads": traced_bff_noheads,
+    "bff": traced_bff,
+    "bff8": traced_bff8,
+    "bff8_noheads": traced_bff8_noheads,
+    "bff_noheads_4bit": traced_bff_noheads_4bit,
+    "bff_perm": traced_bff_perm,
+    "bff_selfmove": traced_bff_selfmove,
+}
+
+
 # ---------------------------------------------------------------------------------
 # The twin: the same machine, written plainly, for tests and step traces
 
 
-def steps(variant: Variant, tape: bytearray, max_steps: int) -> Iterator[Step]:
+def steps(
+    variant: Variant, tape: bytearray, max_steps: int, tokens: list[int] | None = None
+) -> Iterator[Step]:
     """Run ``tape`` in place, yielding the state before each step.
 
-    The generator's return value (``StopIteration.value``) is the op count.
+    The generator's return value (``StopIteration.value``) is the op count. With
+    ``tokens`` (one tracer token per tape byte, :mod:`complife.tracer`) a copy
+    moves the token along with the byte and ``+``/``-`` set its low 8 bits to the
+    new value.
     """
     n = len(tape)
     if variant.heads_from_tape:
@@ -433,12 +540,20 @@ def steps(variant: Variant, tape: bytearray, max_steps: int) -> Iterator[Step]:
                 pc = _matching_bracket(variant, tape, pc, -1)
         elif command == PLUS:
             tape[head0] = (tape[head0] + 1) % 256
+            if tokens is not None:
+                tokens[head0] = tokens[head0] // 256 * 256 + tape[head0]
         elif command == MINUS:
             tape[head0] = (tape[head0] - 1) % 256
+            if tokens is not None:
+                tokens[head0] = tokens[head0] // 256 * 256 + tape[head0]
         elif command == COPY01:
             tape[head1] = tape[head0]
+            if tokens is not None:
+                tokens[head1] = tokens[head0]
         elif command == COPY10:
             tape[head0] = tape[head1]
+            if tokens is not None:
+                tokens[head0] = tokens[head1]
             if variant.selfmove:
                 head1 += 1
         elif command == DEC0:
@@ -479,9 +594,12 @@ def _matching_bracket(variant: Variant, tape: bytearray, pc: int, direction: int
     return i
 
 
-def twin(variant: Variant, tape: bytearray, max_steps: int) -> int:
-    """Slow twin of the kernel: run ``tape`` in place and return the op count."""
-    run = steps(variant, tape, max_steps)
+def twin(
+    variant: Variant, tape: bytearray, max_steps: int, tokens: list[int] | None = None
+) -> int:
+    """Slow twin of the kernel: run ``tape`` (and ``tokens``) in place and return
+    the op count."""
+    run = steps(variant, tape, max_steps, tokens)
     while True:
         try:
             next(run)
