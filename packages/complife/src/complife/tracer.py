@@ -40,7 +40,7 @@ from complife import languages
 from complife.checkpoint import Checkpoint, write_atomic
 from complife.languages import SCRATCH_SIZE, Language, bff
 from complife.rng import MASK64, derive_seed_py, splitmix64, splitmix64_py
-from complife.soup import MUTATION_DENOMINATOR, EpochResult, Soup
+from complife.soup import MUTATION_DENOMINATOR, EpochResult, Soup, prefetch
 
 BIRTH_SHIFT = 40
 POSITION_SHIFT = 8
@@ -215,22 +215,32 @@ def _run_traced_epoch(
         carried = np.empty(2 * size, dtype=np.uint64)
         scratch = np.zeros(SCRATCH_SIZE, dtype=np.uint8)
         ops = 0
-        for k in range(chunk * n_pairs // n_chunks, (chunk + 1) * n_pairs // n_chunks):
+        end = (chunk + 1) * n_pairs // n_chunks
+        for k in range(chunk * n_pairs // n_chunks, end):
+            if k + 2 < end:
+                # The rows of a pair two slots ahead (as soup._run_epoch does), and
+                # the eight cache lines of each one's tokens.
+                for p in (order[2 * k + 4], order[2 * k + 5]):
+                    prefetch(programs, p, 0)
+                    for line in range(0, size, 8):
+                        prefetch(tokens, p, line)
             a = order[2 * k]
             b = order[2 * k + 1]
-            tape[:size] = programs[a]
-            tape[size:] = programs[b]
-            carried[:size] = tokens[a]
-            carried[size:] = tokens[b]
+            for i in range(size):
+                tape[i] = programs[a, i]
+                tape[size + i] = programs[b, i]
+                carried[i] = tokens[a, i]
+                carried[size + i] = tokens[b, i]
             _mutate_traced(
                 tape, carried, n_programs, epoch_seed, k, threshold, a, b, birth
             )
             if k < n_run:
                 ops += evaluate(tape, carried, max_steps, scratch)
-            programs[a] = tape[:size]
-            programs[b] = tape[size:]
-            tokens[a] = carried[:size]
-            tokens[b] = carried[size:]
+            for i in range(size):
+                programs[a, i] = tape[i]
+                programs[b, i] = tape[size + i]
+                tokens[a, i] = carried[i]
+                tokens[b, i] = carried[size + i]
         total += ops
     return total
 
