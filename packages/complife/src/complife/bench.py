@@ -16,6 +16,10 @@ threads (both busy on a 2-core machine):
 - the time to first epoch on a cold numba cache, and peak memory, each in a fresh
   process.
 
+``--profile`` instead shows where one epoch's time goes (shuffle, copying pairs
+in and out with mutation, the kernel's set-up and its steps, a report), in CPU
+milliseconds on one thread: CPU time changes little on a busy machine.
+
 Give ``--reference PATH`` (a cubff ``bin/main`` you built; or set
 ``COMPLIFE_REFERENCE``, as ``make bench`` passes it on) to measure the reference in
 the same run. Results print as Markdown; ``--json FILE`` keeps them.
@@ -35,11 +39,22 @@ from datetime import date
 from pathlib import Path
 
 import numba
+import numpy as np
 
+from complife import languages
 from complife.checkpoint import write_checkpoint
+from complife.languages import SCRATCH_SIZE
 from complife.metrics import measure
+from complife.pairing import shuffle_into
+from complife.rng import derive_seed
 from complife.simulation import RunConfig, Simulation
-from complife.soup import Soup
+from complife.soup import (
+    DEFAULT_MUTATION_PROB,
+    MAX_STEPS,
+    Soup,
+    _run_epoch,
+    mutation_threshold,
+)
 
 SIZE = 1 << 17
 SEED = 10248
@@ -131,6 +146,85 @@ def fresh_process(language: str, size: int, epochs: int, cache: str | None):
     return float(out[0]), int(out[1]) / 1024
 
 
+_PROFILE_EPOCHS = 16
+
+
+@numba.njit(nogil=True)
+def _evaluate_all(tapes, max_steps, evaluate):
+    """Run ``evaluate`` on a copy of every pair tape; the total op count."""
+    scratch = np.zeros(SCRATCH_SIZE, dtype=np.uint8)
+    tape = np.empty(tapes.shape[1], dtype=np.uint8)
+    ops = 0
+    for k in range(tapes.shape[0]):
+        for i in range(tapes.shape[1]):
+            tape[i] = tapes[k, i]
+        ops += evaluate(tape, max_steps, scratch)
+    return ops
+
+
+def profile(language: str, epoch: int = 100) -> dict:
+    """Where one epoch's time goes, in CPU milliseconds on one thread (CPU time,
+    not wall time, so that a busy machine changes it little): the shuffle, copying
+    pairs in and out with mutation, the kernel's set-up (max_steps = 0) and its
+    steps, for the soup of seed SEED at ``epoch``."""
+    numba.set_num_threads(1)
+    soup = Soup(language, SIZE, SEED)
+    soup.advance(epoch)
+    kernel = languages.get(language).kernel
+    order = np.empty(SIZE, dtype=np.int64)
+    draws = np.empty(SIZE, dtype=np.uint64)
+    tapes = soup.programs.reshape(SIZE // 2, -1).copy()
+    run_seed = np.uint64(SEED)
+    threshold = np.uint64(mutation_threshold(DEFAULT_MUTATION_PROB))
+
+    def cpu_ms(work) -> float:
+        work(0)
+        start = time.process_time()
+        for e in range(_PROFILE_EPOCHS):
+            work(e + 1)
+        return (time.process_time() - start) / _PROFILE_EPOCHS * 1e3
+
+    def shuffle(e):
+        shuffle_into(run_seed, np.uint64(epoch + e), order, draws)
+
+    def copy_and_mutate(e):
+        seed = derive_seed(run_seed, np.uint64(epoch + e))
+        _run_epoch(soup.programs, order, 0, seed, threshold, kernel, MAX_STEPS, 1)
+
+    def epoch_run(e):
+        seed = derive_seed(run_seed, np.uint64(epoch + e))
+        _run_epoch(
+            soup.programs, order, SIZE // 2, seed, threshold, kernel, MAX_STEPS, 1
+        )
+
+    return {
+        "language": language,
+        "epoch": epoch,
+        "shuffle_ms": cpu_ms(shuffle),
+        "copy_mutate_ms": cpu_ms(copy_and_mutate),
+        "kernel_setup_ms": cpu_ms(lambda e: _evaluate_all(tapes, 0, kernel)),
+        "kernel_ms": cpu_ms(lambda e: _evaluate_all(tapes, MAX_STEPS, kernel)),
+        "ops_per_pair": _evaluate_all(tapes, MAX_STEPS, kernel) / (SIZE // 2),
+        "epoch_ms": cpu_ms(epoch_run),
+        "report_ms": cpu_ms(lambda e: measure(soup.programs)),
+    }
+
+
+def _print_profile(rows) -> None:
+    head = ["language (epoch)", "shuffle", "copy + mutate", "kernel set-up",
+            "kernel, all", "whole epoch", "one report", "ops per pair"]  # fmt: skip
+    print(f"CPU ms per epoch on one thread, 2**17 programs, seed {SEED}\n")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for r in rows:
+        cells = [f"{r['language']} ({r['epoch']})"]
+        for key in ("shuffle_ms", "copy_mutate_ms", "kernel_setup_ms", "kernel_ms",
+                    "epoch_ms", "report_ms"):  # fmt: skip
+            cells.append(f"{r[key]:.1f}")
+        cells.append(f"{r['ops_per_pair']:.0f}")
+        print("| " + " | ".join(cells) + " |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m complife.bench")
     parser.add_argument(
@@ -143,7 +237,19 @@ def main(argv: list[str] | None = None) -> int:
         help="a cubff bin/main to measure beside ours [$COMPLIFE_REFERENCE]",
     )
     parser.add_argument("--json", metavar="FILE", help="also write the results here")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="only where an epoch's time goes (CPU time, one thread)",
+    )
     args = parser.parse_args(argv)
+
+    if args.profile:
+        rows = [profile(language) for language in args.languages]
+        _print_profile(rows)
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+        return 0
 
     most = numba.config.NUMBA_NUM_THREADS
     threads = sorted({1, most})
