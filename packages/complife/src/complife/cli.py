@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.required = True
     _add_run(commands)
+    _add_sweep(commands)
+    _add_z80(commands)
 
     run_one = commands.add_parser(
         "exec",
@@ -146,6 +148,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--program", type=int, metavar="I", help="show where program I came from"
     )
     return parser
+
+
+def _add_z80(commands) -> None:
+    """``complife z80 ...``: the paper's Z80 soup (complife.z80.cli)."""
+    from complife.z80.cli import add_parser
+
+    add_parser(commands)
+
+
+def _add_sweep(commands) -> None:
+    """``complife sweep ...``: many runs, the paper's statistics (complife.sweep)."""
+    from complife.sweep.cli import add_parser
+
+    add_parser(commands)
 
 
 def _add_run(commands) -> None:
@@ -324,6 +340,14 @@ def main(argv: list[str] | None = None) -> int:
             return write_report(**args)
         if command == "inspect":
             return inspect_checkpoint(**args)
+        if command == "sweep":
+            from complife.sweep.cli import main as sweep_main
+
+            return sweep_main(args)
+        if command == "z80":
+            from complife.z80.cli import main as z80_main
+
+            return z80_main(args)
         return run(args)
     except (ConfigError, RunFolderError, CheckpointError, ValueError) as e:
         print(f"complife {command}: error: {e}", file=sys.stderr)

@@ -133,4 +133,4 @@ def names() -> list[str]:
 
 
 # The families register themselves on import.
-from complife.languages import bff, forth, subleq  # noqa: E402, F401
+from complife.languages import bff, forth, subleq, z80  # noqa: E402, F401

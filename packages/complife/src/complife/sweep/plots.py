@@ -1,0 +1,215 @@
+"""The paper's sweep figures from a results table, with the paper's values beside
+ours (paper Figs. 5, 6 and 7; values in :mod:`complife.sweep.paper`).
+
+Fractions carry 95 % Wilson intervals. Ours are at our settings (language, soup
+size, epochs in the legend), which may be far from the paper's: the point is to
+put the two side by side, not to pretend they measure the same thing.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from complife.sweep import paper
+from complife.sweep.table import wilson_interval
+
+FIG5 = "sweep-fig5.png"
+FIG6 = "sweep-fig6.png"
+FIG7 = "sweep-fig7.png"
+_OURS, _PAPER = "tab:blue", "tab:gray"
+
+
+def _figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _setting(rows: list[dict]) -> str:
+    first = rows[0]
+    return f"{first['language']}, {first['num_programs']} programs"
+
+
+def transition_curve(rows: list[dict], epochs: np.ndarray) -> np.ndarray:
+    """Fraction of ``rows`` transitioned by each epoch of ``epochs`` (Fig. 5)."""
+    first = np.array(
+        [r["transition_epoch"] for r in rows if r["transition_epoch"] is not None],
+        dtype=np.int64,
+    )
+    return np.searchsorted(np.sort(first), epochs, side="right") / len(rows)
+
+
+def fig5_series(rows: list[dict]) -> dict[str, list[dict]]:
+    """Random-init runs at the default settings, by group (a curve each)."""
+    series = defaultdict(list)
+    for row in rows:
+        if row["initial_program"] is None and row["pairing"] == "well_mixed":
+            key = f"{row['group']}, mutation {row['mutation_prob']:.3%}"
+            series[key].append(row)
+    return dict(series)
+
+
+def plot_fig5(rows: list[dict], path: Path) -> Path:
+    """Fraction transitioned against epochs, one curve per group and rate."""
+    plt = _figure()
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for label, group in fig5_series(rows).items():
+        top = max(r["max_epochs"] for r in group)
+        epochs = np.arange(0, top + 1)
+        curve = transition_curve(group, epochs)
+        k = np.round(curve * len(group)).astype(int)
+        low, high = zip(*(wilson_interval(int(x), len(group)) for x in k), strict=True)
+        (line,) = ax.step(
+            epochs, curve, where="post", label=f"ours: {label} (n={len(group)})"
+        )
+        ax.fill_between(
+            epochs, low, high, step="post", alpha=0.08, color=line.get_color()
+        )
+    ax.errorbar(
+        [paper.FIG5_EPOCHS],
+        [paper.FIG5_FRACTION],
+        fmt="s",
+        color=_PAPER,
+        label=f"paper: {paper.SETTING}",
+    )
+    ax.set_xscale("symlog", linthresh=64)
+    ax.set_xlabel("epochs")
+    ax.set_ylabel("fraction transitioned (high-order entropy >= 1)")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Fig. 5: runs transitioned by epoch ({_setting(rows)})")
+    ax.legend(fontsize=7, loc="upper left")
+    return _save(fig, path)
+
+
+def fig6_points(rows: list[dict]) -> dict[float, tuple[int, int]]:
+    """(transitioned, runs) by mutation probability, over the well-mixed random
+    runs of the longest cap (Fig. 6)."""
+    pool = [r for r in rows if r["initial_program"] is None]
+    pool = [r for r in pool if r["pairing"] == "well_mixed"]
+    if not pool:
+        return {}
+    top = max(r["max_epochs"] for r in pool)
+    counts: dict[float, list[int]] = defaultdict(lambda: [0, 0])
+    for row in pool:
+        if row["max_epochs"] == top:
+            counts[row["mutation_prob"]][0] += bool(row["transitioned"])
+            counts[row["mutation_prob"]][1] += 1
+    return {rate: tuple(kn) for rate, kn in sorted(counts.items())}
+
+
+def plot_fig6(rows: list[dict], path: Path) -> Path:
+    """Fraction *not* transitioned by mutation rate, ours and the paper's."""
+    plt = _figure()
+    ours = fig6_points(rows)
+    theirs = paper.FIG6_NOT_REACHING
+    rates = sorted(set(ours) | set(theirs))
+    x = {rate: i for i, rate in enumerate(rates)}
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    if ours:
+        xs = [x[r] - 0.12 for r in ours]
+        ys, errors = [], [[], []]
+        for k, n in ours.values():
+            low, high = wilson_interval(k, n)
+            ys.append(1 - k / n)
+            errors[0].append((1 - k / n) - (1 - high))
+            errors[1].append((1 - low) - (1 - k / n))
+        ax.errorbar(xs, ys, yerr=errors, fmt="o", color=_OURS, capsize=3,
+                    label=f"ours: {_setting(rows)}")  # fmt: skip
+    ax.plot([x[r] + 0.12 for r in theirs], list(theirs.values()), "s", color=_PAPER,
+            label=f"paper: {paper.SETTING}")  # fmt: skip
+    ax.set_xticks(range(len(rates)), [f"{r:.3%}" for r in rates], rotation=30)
+    ax.set_xlabel("mutation probability per byte")
+    ax.set_ylabel("fraction NOT reaching high-order entropy >= 1")
+    ax.set_ylim(0, 1)
+    ax.set_title("Fig. 6: mutation-rate sweep")
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def fig7_bars(rows: list[dict]) -> dict[str, tuple[int, int]]:
+    """(transitioned, runs) of the groups named as the paper's bars (Fig. 7)."""
+    bars = {}
+    for name in paper.FIG7:
+        group = [r for r in rows if r["group"] == name]
+        if name == "long":
+            # The long bar is at the default rate; other rates belong to Fig. 6.
+            rates = [r["mutation_prob"] for r in group]
+            group = [
+                r for r in group if r["mutation_prob"] == max(rates, key=rates.count)
+            ]
+        if group:
+            bars[name] = (sum(bool(r["transitioned"]) for r in group), len(group))
+    return bars
+
+
+def plot_fig7(rows: list[dict], path: Path) -> Path:
+    """Short / seeded / long / no-noise bars, ours and the paper's."""
+    plt = _figure()
+    bars = fig7_bars(rows)
+    names = list(paper.FIG7)
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    width = 0.38
+    for i, name in enumerate(names):
+        if name in bars:
+            k, n = bars[name]
+            low, high = wilson_interval(k, n)
+            first = name == next(iter(bars))
+            ax.bar(i - width / 2, k / n, width, color=_OURS,
+                   yerr=[[k / n - low], [high - k / n]], capsize=3,
+                   label=f"ours ({_setting(rows)})" if first else None)  # fmt: skip
+            ax.text(i - width / 2, high + 0.02, f"{k}/{n}", ha="center", fontsize=7)
+        value = paper.FIG7[name][0]
+        low, high = wilson_interval(round(value * paper.FIG7_RUNS), paper.FIG7_RUNS)
+        ax.bar(i + width / 2, value, width, color=_PAPER,
+               yerr=[[value - low], [high - value]], capsize=3,
+               label="paper (1000 runs, BFF 2^17)" if i == 0 else None)  # fmt: skip
+    labels = [f"{n}\n" + textwrap.fill(paper.FIG7[n][1], 22) for n in names]
+    ax.set_xticks(range(len(names)), labels, fontsize=7)
+    ax.set_ylabel("fraction transitioned")
+    ax.set_ylim(0, 1)
+    ax.set_title("Fig. 7: where replicators come from (95 % Wilson intervals)")
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    partial = path.with_name(path.name + ".partial.png")
+    fig.savefig(partial, dpi=110)
+    _figure().close(fig)
+    partial.replace(path)
+    return path
+
+
+def plot_sweep(sweep_dir: str | Path) -> list[Path]:
+    """Draw the figures a sweep's table holds data for into ``sweep_dir``: Fig. 5
+    always, Fig. 6 with more than one mutation rate, Fig. 7 with a group named as
+    one of its bars."""
+    from complife.sweep.execute import RESULTS, SweepError
+    from complife.sweep.table import read_table
+
+    sweep_dir = Path(sweep_dir)
+    table = sweep_dir / RESULTS
+    if not table.exists():
+        raise SweepError(
+            f"{table} does not exist; run `complife sweep run CONFIG --out "
+            f"{sweep_dir}` first"
+        )
+    rows = read_table(table)
+    if not rows:
+        raise SweepError(f"{table} holds no finished run yet; run the sweep first")
+    drawn = []
+    if fig5_series(rows):
+        drawn.append(plot_fig5(rows, sweep_dir / FIG5))
+    if len(fig6_points(rows)) > 1:
+        drawn.append(plot_fig6(rows, sweep_dir / FIG6))
+    if fig7_bars(rows):
+        drawn.append(plot_fig7(rows, sweep_dir / FIG7))
+    return drawn

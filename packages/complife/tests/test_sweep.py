@@ -1,0 +1,364 @@
+"""complife sweep: config expansion and errors, the results table against the run
+folders and a plain Simulation, resume after a kill, and Ray against local workers."""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from complife.cli import main
+from complife.simulation import Simulation
+from complife.sweep.config import SweepConfigError, key_lines, parse_sweep
+from complife.sweep.execute import SweepError, run_sweep
+from complife.sweep.plots import transition_curve
+from complife.sweep.table import build_table, read_table, wilson_interval
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+# Small soups (2^11 BFF programs, ~0.5 s a run on one thread), with a low threshold
+# so that some runs "transition" and some do not in 512 epochs.
+SMALL = """\
+[sweep]
+name = "small"
+transition_entropy = 0.25
+
+[runs]
+language = "bff_noheads"
+num_programs = 2048
+seeds = [0, 1, 2, 3]
+max_epochs = 512
+print_interval = 32
+save_interval = 64
+
+[[group]]
+name = "mixed"
+
+[[group]]
+name = "ring"
+pairing = "ring"
+mutation_prob = [0.0, 0.001]
+seeds = {first = 7, count = 1}
+"""
+
+
+@pytest.fixture(scope="module")
+def small_config(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("config") / "small.toml"
+    path.write_text(SMALL)
+    return path
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, small_config) -> Path:
+    """The small sweep run once, start to end, on two local workers."""
+    out = tmp_path_factory.mktemp("sweeps") / "whole"
+    assert main(["sweep", "run", str(small_config), "--out", str(out)]) == 0
+    return out
+
+
+def _table(out: Path):
+    import pyarrow.parquet as pq
+
+    return pq.read_table(out / "results.parquet")
+
+
+# The config file.
+
+
+def test_expansion_order_and_settings():
+    sweep = parse_sweep(SMALL)
+    assert sweep.name == "small" and sweep.transition_entropy == 0.25
+    assert sweep.groups == ["mixed", "ring"]
+    assert [s.seed for s in sweep.runs] == [0, 1, 2, 3, 7, 7]
+    mixed, ring0, ring1 = sweep.runs[0], sweep.runs[4], sweep.runs[5]
+    assert mixed.mutation_prob == 1 / 4096 and mixed.pairing == "well_mixed"
+    assert (ring0.mutation_prob, ring1.mutation_prob) == (0.0, 0.001)
+    config = ring1.run_config()
+    assert config.permute_programs is False and config.fixed_shuffle is False
+    assert config.num_programs == 2048 and config.save_interval == 64
+    assert len({s.folder for s in sweep.runs}) == 6
+
+
+def test_key_lines_finds_keys_of_tables_and_groups():
+    lines = key_lines(SMALL)
+    assert lines[("runs", "seeds")] == 8
+    assert lines[("group", 0)] == 13
+    assert lines[("group", 1, "mutation_prob")] == 19
+    assert lines[("sweep", "transition_entropy")] == 3
+
+
+def _error(text: str) -> str:
+    with pytest.raises(SweepConfigError) as caught:
+        parse_sweep(text, "s.toml")
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "words"),
+    [
+        ("max_epochs = 512", "max_epoch = 512", 9, "did you mean 'max_epochs'"),
+        ("num_programs = 2048", "num_programs = 4095", 7, "even count"),
+        ("mutation_prob = [0.0, 0.001]", "mutation_prob = [0.0, 1.5]", 19, "[0, 1]"),
+        ('pairing = "ring"', 'pairing = "torus"', 18, "well_mixed"),
+        ("seeds = [0, 1, 2, 3]", "seeds = [0, 1, 1]", 8, "twice"),
+        ("save_interval = 64", "save_interval = 48", 11, "multiple"),
+        ('language = "bff_noheads"', 'language = "bff9"', 6, "bff9"),
+        ("print_interval = 32", "print_interval = [32, 64]", 10, "one value"),
+        ('name = "ring"', 'name = "mixed"', 17, "used twice"),
+        ("[runs]", "[run]", 5, "unknown table"),
+    ],
+)
+def test_bad_config_names_the_line(old, new, line, words):
+    assert old in SMALL
+    message = _error(SMALL.replace(old, new, 1))
+    assert message.startswith(f"s.toml:{line}: "), message
+    assert words in message
+
+
+def test_syntax_error_names_the_line():
+    assert "line 7" in _error(SMALL.replace("num_programs = 2048", "num_programs ="))
+
+
+# The table.
+
+
+def test_wilson_interval_closed_form():
+    # Published values of the 95 % Wilson interval.
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.27753), abs=1e-5)
+    assert wilson_interval(5, 10) == pytest.approx((0.23659, 0.76341), abs=1e-5)
+    # Its bounds q solve the score test's equation (p - q)^2 = z^2 q (1 - q) / n.
+    z = 1.959964
+    for k, n in ((40, 100), (3, 1000), (7, 9)):
+        for q in wilson_interval(k, n):
+            assert (k / n - q) ** 2 == pytest.approx(z * z * q * (1 - q) / n)
+
+
+def test_transition_curve_counts_runs_by_epoch():
+    rows = [{"transition_epoch": e} for e in (33, 65, None, 65)]
+    curve = transition_curve(rows, np.array([0, 32, 33, 64, 65, 1000]))
+    assert curve.tolist() == [0, 0, 0.25, 0.25, 0.75, 0.75]
+
+
+def test_table_matches_run_folders_and_a_plain_run(uninterrupted):
+    sweep = parse_sweep(SMALL)
+    rows = read_table(uninterrupted / "results.parquet")
+    assert [r["run_id"] for r in rows] == [s.run_id for s in sweep.runs]
+    for row in rows:
+        with open(uninterrupted / row["folder"] / "metrics.csv") as f:
+            entropies = [(int(r["epoch"]), float(r["higher_entropy"]))
+                         for r in csv.DictReader(f)]  # fmt: skip
+        first = [e for e, h in entropies if h >= 0.25]
+        assert row["transition_epoch"] == (first[0] if first else None)
+        assert row["transitioned"] == bool(first)
+        assert row["final_epoch"] == entropies[-1][0] == 513
+        assert row["higher_entropy"] == entropies[-1][1]
+        assert row["stop_reason"] == "reached epoch 513 > max epochs 512"
+        saved = list((uninterrupted / row["folder"] / "checkpoints").glob("*.dat"))
+        assert [p.name for p in saved] == ["0000000512.dat"]
+    assert 0 < sum(r["transitioned"] for r in rows) < len(rows), "threshold too far"
+
+    # The sweep's run is the plain API's run of the same settings.
+    spec = sweep.runs[5]
+    report = list(Simulation(spec.run_config()).reports())[-1]
+    row = rows[5]
+    assert row["total_ops"] == report.total_ops
+    assert row["brotli_size"] == report.metrics.brotli_size
+    assert row["higher_entropy"] == float(f"{report.metrics.higher_entropy:f}")
+
+
+def test_rerun_skips_finished_runs_and_refuses_another_config(uninterrupted):
+    before = _table(uninterrupted)
+    results = run_sweep(parse_sweep(SMALL), uninterrupted, workers=1)
+    assert {r.state for r in results} == {"skipped"}
+    assert _table(uninterrupted).equals(before)
+    other = parse_sweep(SMALL.replace("max_epochs = 512", "max_epochs = 256"))
+    with pytest.raises(SweepError, match="another config"):
+        run_sweep(other, uninterrupted)
+
+
+def test_killed_sweep_resumes_to_the_same_table(tmp_path, small_config, uninterrupted):
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "complife", "sweep", "run", str(small_config),
+               "--out", str(out), "--workers", "2"]  # fmt: skip
+    # Its own session, so that the kill takes the workers too, as a job kill would.
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    process = subprocess.Popen(command, start_new_session=True, **quiet)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            states = [json.loads(p.read_text())["state"]
+                      for p in out.glob("runs/*/*/status.json")]  # fmt: skip
+            started = list(out.glob("runs/*/*/checkpoints/*.dat"))
+            if "finished" in states and len(started) > states.count("finished"):
+                break
+            assert process.poll() is None, "the sweep ended before it was killed"
+            time.sleep(0.02)
+        os.killpg(process.pid, signal.SIGKILL)
+    finally:
+        process.wait()
+    finished = [json.loads(p.read_text())["state"] == "finished"
+                for p in out.glob("runs/*/*/status.json")]  # fmt: skip
+    assert 0 < sum(finished) < 6, f"killed with {sum(finished)} of 6 runs finished"
+
+    assert main(["sweep", "run", str(small_config), "--out", str(out)]) == 0
+    assert _table(out).equals(_table(uninterrupted))
+
+
+def test_plot_draws_the_figures(uninterrupted):
+    assert main(["sweep", "plot", str(uninterrupted)]) == 0
+    # The well-mixed runs have one mutation rate (no Fig. 6), and no group is
+    # named as a bar of Fig. 7.
+    drawn = sorted(p.name for p in uninterrupted.glob("sweep-*.png"))
+    assert drawn == ["sweep-fig5.png"]
+    for name in drawn:
+        assert (uninterrupted / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_without_a_table_is_an_error(tmp_path, capsys):
+    assert main(["sweep", "plot", str(tmp_path)]) == 2
+    assert "complife sweep run" in capsys.readouterr().err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ray_head_on_loopback_gives_the_same_table(tmp_path, uninterrupted):
+    pytest.importorskip("ray")
+    ray_bin = Path(sys.executable).with_name("ray")
+    port = _free_port()
+    # Ray's socket paths must stay short: not under pytest's long tmp_path.
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    head = subprocess.Popen(
+        [str(ray_bin), "start", "--head", "--block", "--node-ip-address",
+         "127.0.0.1", "--port", str(port), "--num-cpus", "2",
+         "--include-dashboard", "false", "--disable-usage-stats",
+         "--temp-dir", temp],
+        env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        out = tmp_path / "on-ray"
+        sweep = parse_sweep(SMALL)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                results = run_sweep(sweep, out, ray_address=f"127.0.0.1:{port}")
+                break
+            except SweepError:
+                # The head is still starting.
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
+        assert [r.state for r in results] == ["ran"] * 6
+        assert _table(out).equals(_table(uninterrupted))
+        assert build_table(sweep, out).equals(_table(out))
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).parents[1] / "configs" / "sweeps").glob("*.toml"))
+)
+def test_shipped_configs_expand(path):
+    from complife.sweep import load_sweep
+
+    sweep = load_sweep(path)
+    assert len({spec.folder for spec in sweep.runs}) == len(sweep.runs) > 0
+
+
+def test_cli_bad_config_is_one_line_naming_it(tmp_path, capsys):
+    config = tmp_path / "bad.toml"
+    config.write_text(SMALL.replace("max_epochs = 512", "max_epochs = -1"))
+    out = tmp_path / "never"
+    assert main(["sweep", "run", str(config), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{config}:9: max_epochs = -1" in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_fig6_and_fig7_count_the_right_runs(tmp_path):
+    import pyarrow as pa
+
+    from complife.sweep.plots import fig6_points, fig7_bars, plot_sweep
+    from complife.sweep.table import COLUMNS, write_table
+
+    def row(group, seed, rate, epochs, first, pairing="well_mixed", program=None):
+        settings = {"language": "forthtrivial", "num_programs": 64, "seed": seed}
+        return {
+            **dict.fromkeys(COLUMNS),
+            **settings,
+            "group": group,
+            "max_epochs": epochs,
+            "mutation_prob": rate,
+            "pairing": pairing,
+            "initial_program": program,
+            "transition_epoch": first,
+            "transitioned": first is not None,
+        }
+
+    rows = [
+        row("long", 0, 1 / 4096, 256, 65),
+        row("long", 1, 1 / 4096, 256, None),
+        row("long", 2, 1 / 4096, 256, 129),
+        row("long", 3, 0.01, 256, None),
+        row("short", 0, 1 / 4096, 128, None),
+        row("seeded", 0, 1 / 4096, 128, 33, program="0C"),
+        row("long-no-noise", 0, 0.0, 256, 97, pairing="fixed_shuffle"),
+    ]
+    # Fig. 6: random, well-mixed runs at the longest cap only.
+    assert fig6_points(rows) == {1 / 4096: (2, 3), 0.01: (0, 1)}
+    # Fig. 7: the long bar at its most common rate.
+    assert fig7_bars(rows) == {
+        "short": (0, 1), "seeded": (1, 1), "long": (2, 3), "long-no-noise": (1, 1)
+    }  # fmt: skip
+    schema = pa.schema([(k, pa.type_for_alias(t)) for k, t in COLUMNS.items()])
+    write_table(pa.Table.from_pylist(rows, schema=schema), tmp_path / "results.parquet")
+    drawn = [p.name for p in plot_sweep(tmp_path)]
+    assert drawn == ["sweep-fig5.png", "sweep-fig6.png", "sweep-fig7.png"]
+
+
+def test_run_killed_after_its_last_report_is_only_marked_finished(
+    tmp_path, uninterrupted
+):
+    import shutil as sh
+
+    import numba
+
+    from complife.sweep.execute import run_one
+
+    out = tmp_path / "copy"
+    sh.copytree(uninterrupted, out)
+    spec = parse_sweep(SMALL).runs[1]
+    folder = out / spec.folder
+    metrics = (folder / "metrics.csv").read_text()
+    # As if killed after the stop checkpoint, before the status said finished.
+    status = json.loads((folder / "status.json").read_text())
+    (folder / "status.json").write_text(json.dumps({**status, "state": "running"}))
+    threads = numba.get_num_threads()
+    try:
+        result = run_one(spec, str(out))
+    finally:
+        numba.set_num_threads(threads)
+    assert (result.state, result.epoch, result.error) == ("ran", 513, None)
+    assert (folder / "metrics.csv").read_text() == metrics
+    assert build_table(parse_sweep(SMALL), out).equals(_table(uninterrupted))
