@@ -91,7 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue the run folder --out from its last checkpoints",
     )
     train.add_argument("--device", help="torch device, e.g. cpu or cuda [cpu]")
-    train.add_argument("--threads", type=int, help="torch CPU threads [torch's]")
+    train.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads [1: the matrices are too small to gain from more, "
+        "and more slow down badly when the cores are busy]",
+    )
     train.add_argument(
         "-q",
         "--quiet",
@@ -219,14 +225,15 @@ def train(args) -> int:
 
     from mlayer import experiment, tasks
     from mlayer.display import ProgressView
+    from mlayer.train import check_fits
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f"--threads {args.threads}: expected 1 or more")
-        torch.set_num_threads(args.threads)
+    if args.threads < 1:
+        raise ValueError(f"--threads {args.threads}: expected 1 or more")
+    torch.set_num_threads(args.threads)
     config, folder = _resolve_config(args)
     task = tasks.get(config.task)
     data = task.load(config)
+    check_fits(config, task, data)
     if not args.resume:
         folder.create(config, force=args.force)
 

@@ -31,6 +31,7 @@ OPTIMIZERS = ("rmsprop", "sgd", "adam")
 MONITORS = ("val_loss", "val_accuracy", "train_loss")
 DTYPES = ("float32", "float64")
 MODELS = ("mlayer", "mlp")
+INITS = ("normal", "uniform", "negative-diagonal", "rotations")
 
 
 class ConfigError(ValueError):
@@ -105,8 +106,11 @@ class MLayerConfig:
     matrix_bias: bool = True
     expm: str = "exact"
     squarings: int = 3
-    #: "normal", "uniform" (§1.4) or "negative-diagonal" (the periodic tasks').
+    #: "normal", "uniform" (§1.4), "negative-diagonal" (the paper's periodic
+    #: start) or "rotations" (ours, see mlayer.layer.init_rotations).
     init: str = "normal"
+    #: sigma of "normal", the bound of "uniform", the antisymmetric part's sigma
+    #: of "rotations".
     init_scale: float = 0.05
     train: TrainConfig = field(default_factory=TrainConfig)
 
@@ -149,10 +153,10 @@ class Config:
             raise ConfigError(
                 f"dtype = {self.dtype!r}: expected one of {', '.join(DTYPES)}"
             )
-        if self.mlayer.init not in ("normal", "uniform", "negative-diagonal"):
+        if self.mlayer.init not in INITS:
             raise ConfigError(
-                f"mlayer.init = {self.mlayer.init!r}: expected normal, uniform or "
-                "negative-diagonal"
+                f"mlayer.init = {self.mlayer.init!r}: expected one of "
+                + ", ".join(INITS)
             )
         if self.mlayer.expm not in ("exact", "torch", "squaring"):
             raise ConfigError(
@@ -199,7 +203,7 @@ def _merge(obj, values: dict, where: str):
 
 def _coerce(value, hint, path: str):
     """Check a TOML value against a field's type; ints pass as floats."""
-    text = str(hint)
+    text = hint.__name__ if isinstance(hint, type) else str(hint)
     if hint is bool or text == "bool":
         ok = isinstance(value, bool)
     elif hint is int or text == "int":

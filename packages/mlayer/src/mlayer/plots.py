@@ -41,7 +41,8 @@ def _predict(model: nn.Module, x: np.ndarray) -> np.ndarray:
 
 def training_curves(path: Path, rows: dict[str, list[dict]], kind: str) -> None:
     """Loss (log scale) over epochs for every model, validation dashed; accuracy
-    beside it for classifiers."""
+    beside it for classifiers. The training line is the objective, activity
+    regulariser included (as Keras reports it); validation is the loss alone."""
     panels = 2 if kind == "classification" else 1
     fig, axes = plt.subplots(1, panels, figsize=(6 * panels, 4), squeeze=False)
     ax = axes[0, 0]
@@ -50,7 +51,12 @@ def training_curves(path: Path, rows: dict[str, list[dict]], kind: str) -> None:
             continue
         epochs = [r["epoch"] for r in table]
         colour = COLOURS.get(name)
-        ax.plot(epochs, [r["train_loss"] for r in table], color=colour, label=name)
+        ax.plot(
+            epochs,
+            [r["train_loss"] for r in table],
+            color=colour,
+            label=f"{name} training objective",
+        )
         val = [r["val_loss"] for r in table]
         if not np.all(np.isnan(val)):
             ax.plot(epochs, val, "--", color=colour, label=f"{name} validation")
@@ -130,7 +136,7 @@ def predicted_vs_true(path: Path, models: dict[str, nn.Module], data, what: str)
         ax.scatter(y, prediction, s=2, color=COLOURS.get(name))
         lim = np.abs(y).max() * 1.05
         ax.plot([-lim, lim], [-lim, lim], color="black", lw=0.6)
-        ax.set_title(f"{_label(name, model)}\nMSE {mse:.2e}", fontsize=9)
+        ax.set_title(f"{_label(name, model)}\nMSE {mse:.2e} on these", fontsize=9)
         ax.set_xlabel(f"true {what}")
         ax.set_ylabel(f"predicted {what}")
         ax.set_aspect("equal")

@@ -28,7 +28,12 @@ from torch import nn
 from mlayer import checkpoint
 from mlayer.config import Config, ConfigError, TrainConfig
 from mlayer.expm import ExpmOverflowError
-from mlayer.layer import MLayer, count_parameters, init_negative_diagonal
+from mlayer.layer import (
+    MLayer,
+    count_parameters,
+    init_negative_diagonal,
+    init_rotations,
+)
 from mlayer.mlp import MLP, matched_width
 from mlayer.runfolder import RunFolder
 from mlayer.tasks import Data, Split, Task
@@ -73,11 +78,6 @@ def build_model(name: str, config: Config, data: Data, seed: int) -> nn.Module:
     dtype = torch_dtype(config.dtype)
     if name == "mlayer":
         c = config.mlayer
-        if not c.projection and c.d != data.in_features:
-            raise ConfigError(
-                f"mlayer.projection = false feeds the {data.in_features} inputs to T "
-                f"directly, so mlayer.d must be {data.in_features}, not {c.d}"
-            )
         model = MLayer(
             data.in_features,
             c.d,
@@ -93,6 +93,8 @@ def build_model(name: str, config: Config, data: Data, seed: int) -> nn.Module:
         )
         if c.init == "negative-diagonal":
             init_negative_diagonal(model)
+        elif c.init == "rotations":
+            init_rotations(model, c.init_scale)
         return model
     hidden = mlp_hidden(config, data)
     return MLP(
@@ -106,6 +108,28 @@ def build_model(name: str, config: Config, data: Data, seed: int) -> nn.Module:
 
 def train_config(config: Config, name: str) -> TrainConfig:
     return config.mlayer.train if name == "mlayer" else config.mlp.train
+
+
+def check_fits(config: Config, task: Task, data: Data) -> None:
+    """Refuse settings that this task's data cannot serve, before any training."""
+    for name in config.models:
+        monitor = train_config(config, name).monitor
+        if monitor.startswith("val_") and data.val is None:
+            raise ConfigError(
+                f"{name}.train.monitor = {monitor}, but {task.name} has no validation "
+                "split here; monitor train_loss"
+            )
+        if monitor == "val_accuracy" and task.kind != "classification":
+            raise ConfigError(
+                f"{name}.train.monitor = val_accuracy, but {task.name} is a "
+                "regression; monitor val_loss or train_loss"
+            )
+    c = config.mlayer
+    if "mlayer" in config.models and not c.projection and c.d != data.in_features:
+        raise ConfigError(
+            f"mlayer.projection = false feeds the {data.in_features} inputs to T "
+            f"directly, so mlayer.d must be {data.in_features}, not {c.d}"
+        )
 
 
 def make_optimizer(model: nn.Module, c: TrainConfig) -> torch.optim.Optimizer:
@@ -199,7 +223,7 @@ class Schedule:
         if c.early_stopping and self.wait >= c.early_stopping:
             self.stopped = f"early stopping at epoch {self.epoch}"
         elif self.epoch >= c.epochs:
-            self.stopped = f"ran {c.epochs} epochs"
+            self.stopped = f"epoch limit {c.epochs}"
         return improved
 
 
@@ -232,6 +256,7 @@ class Trainer:
         folder: RunFolder,
         observer: Observer | None = None,
     ):
+        check_fits(config, task, data)
         self.name, self.config, self.task, self.data = name, config, task, data
         self.folder = folder
         self.observer = observer or Observer()
@@ -267,11 +292,6 @@ class Trainer:
                 "val_accuracy": row["val_accuracy"],
                 "train_loss": row["train_loss"],
             }[c.monitor]
-            if math.isnan(monitored):
-                raise ConfigError(
-                    f"{self.name}.train.monitor = {c.monitor} but this task has no "
-                    "such value (no validation split, or not a classifier)"
-                )
             if s.update(monitored, c):
                 checkpoint.save(self.folder.best_path(self.name), self.model)
             s.elapsed += time.perf_counter() - start
@@ -285,7 +305,7 @@ class Trainer:
 
     def _epoch(self, train: Split, c: TrainConfig) -> tuple[float, float]:
         order = torch.randperm(len(train), generator=self.generator)
-        total_loss = total_activity = 0.0
+        total_loss, total_activity = 0.0, torch.zeros(())
         for start in range(0, len(train), c.batch_size):
             index = order[start : start + c.batch_size]
             x = self.data.inputs(train.x[index].to(self.device), self.dtype)
@@ -300,18 +320,17 @@ class Trainer:
                 objective = objective + self.task.penalty(self.model, x, self.data)
             except ExpmOverflowError as e:
                 raise self._diverged(str(e)) from None
-            if not torch.isfinite(objective):
-                raise self._diverged(f"the loss is {float(objective)}")
+            value = objective.item()
+            if not math.isfinite(value):
+                raise self._diverged(f"the loss is {value}")
             self.optimizer.zero_grad(set_to_none=True)
             objective.backward()
             self.optimizer.step()
             self.schedule.step += 1
-            n = len(index)
-            value = objective.item()
-            total_loss += value * n
-            total_activity += activity.item() * n
+            total_loss += value * len(index)
+            total_activity += activity.detach().cpu() * len(index)
             self.observer.step(self.name, value)
-        return total_loss / len(train), total_activity / len(train)
+        return total_loss / len(train), total_activity.item() / len(train)
 
     def _diverged(self, why: str) -> TrainingDiverged:
         s = self.schedule

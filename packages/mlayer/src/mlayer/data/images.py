@@ -97,7 +97,7 @@ def read_idx(path: str | Path) -> np.ndarray:
             f"{path}: its header says shape {shape} ({expected} bytes) but it has "
             f"{len(data)} bytes; the file is truncated or damaged"
         )
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape).copy()
 
 
 def _find(root: Path, stems: list[str], what: str) -> Path:

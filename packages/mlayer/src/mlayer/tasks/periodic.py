@@ -168,7 +168,7 @@ class Temperature(Task):
                 n=10,
                 init="negative-diagonal",
                 train=TrainConfig(
-                    lr=1e-3,
+                    lr=1e-5,
                     batch_size=128,
                     epochs=1000,
                     activity=0.0,
@@ -214,7 +214,7 @@ class Temperature(Task):
                 "grid": x,
                 "target": smooth,
                 "train_end": float(x[cut]),
-                "xlabel": f"time ({c.time_unit:g} days)",
+                "xlabel": "years" if c.time_unit == 365.25 else f"{c.time_unit:g} days",
                 "last_year": last_year,
             },
         )
