@@ -1,0 +1,5 @@
+import sys
+
+from hfd.cli import main
+
+sys.exit(main())
