@@ -548,3 +548,17 @@ def test_resume_names_the_flags_it_refuses(tmp_path):
     assert "drop --num " in done.stderr
     done = complife("run", "--out", tmp_path / "nothing", "--resume", check=False)
     assert done.returncode == 2 and "does not exist" in done.stderr
+
+
+def test_a_folder_let_go_can_be_held_again(tmp_path):
+    from complife.runfolder import RunFolder, RunFolderError
+
+    (tmp_path / "run").mkdir()
+    with RunFolder(tmp_path / "run") as first:
+        first.lock()
+        with pytest.raises(RunFolderError, match="in use"):
+            RunFolder(tmp_path / "run").lock()
+    second = RunFolder(tmp_path / "run")
+    second.lock()  # the with block let go of the first hold
+    second.unlock()
+    second.unlock()  # a no-op when not held

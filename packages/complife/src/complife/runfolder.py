@@ -204,6 +204,19 @@ class RunFolder:
         handle.flush()
         self._lock = handle
 
+    def unlock(self) -> None:
+        """Let go of the folder (a no-op when not held), so that another run in this
+        process or another may write it; a ``with`` block does it on exit."""
+        if self._lock is not None:
+            self._lock.close()  # closing the descriptor releases the flock
+            self._lock = None
+
+    def __enter__(self) -> RunFolder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.unlock()
+
     def create(self, config: RunConfig, force: bool = False) -> None:
         """Start a new run folder for ``config`` (after :meth:`check_new`)."""
         self.check_new(force)

@@ -65,15 +65,23 @@ def run_one(spec: RunSpec, sweep_dir: str) -> RunResult:
 
 
 def _run_folder(spec: RunSpec, path: Path) -> tuple[int, str | None, str]:
+    from complife.runfolder import RunFolder
+
+    # The folder's lock is let go as soon as the run ends, not when the worker
+    # process exits or the object is collected.
+    with RunFolder(path) as folder:
+        return _run_in(folder, spec, path)
+
+
+def _run_in(folder, spec: RunSpec, path: Path) -> tuple[int, str | None, str]:
     import numba
 
     from complife.checkpoint import read_checkpoint
-    from complife.runfolder import RunFolder, RunFolderError
+    from complife.runfolder import RunFolderError
     from complife.simulation import Simulation, make_soup
 
     # Parallelism is across runs; one thread per soup (same soup on any count).
     numba.set_num_threads(1)
-    folder = RunFolder(path)
     config = spec.run_config(str(folder.checkpoint_dir))
     plan = None
     if folder.config_path.exists():
