@@ -1,0 +1,3 @@
+from magvit2.cli import main
+
+raise SystemExit(main())
