@@ -174,6 +174,30 @@ def test_bad_checkpoints_are_refused(tmp_path):
         assert path.name in done.stderr and len(done.stderr.splitlines()) == 1
 
 
+def test_checkpoint_errors_say_what_is_wrong(tmp_path):
+    from complife.checkpoint import HEADER, CheckpointError, read_checkpoint
+
+    whole = HEADER.pack(1, 2, 5) + bytes(128)
+    cases = {
+        "long.dat": (whole + bytes(64), "too long"),
+        "short.dat": (whole[:-1], "truncated"),
+        "absurd.dat": (
+            HEADER.pack(1, 1 << 62, 5) + bytes(128),
+            "this is not a complife or cubff checkpoint",
+        ),
+        "odd.dat": (HEADER.pack(1, 3, 5) + bytes(192), "not a complife or cubff"),
+    }
+    for name, (data, message) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(CheckpointError, match=message):
+            read_checkpoint(tmp_path / name)
+    with pytest.raises(CheckpointError) as caught:
+        read_checkpoint(tmp_path / "long.dat")
+    assert "truncated" not in str(caught.value)
+    (tmp_path / "whole.dat").write_bytes(whole)
+    assert read_checkpoint(tmp_path / "whole.dat").num_programs == 2
+
+
 def test_existing_run_folder_needs_force(tmp_path):
     out = tmp_path / "run"
     complife("run", *SMALL, "--max-epochs", "64", "--out", out, "--disable-output")
@@ -244,6 +268,17 @@ def test_resume_after_a_crash_gives_the_uninterrupted_run(tmp_path):
     (crashed / "status.json").write_text('{"state": "running"}')
     complife("run", "--out", crashed, "--resume", "--disable-output")
     assert soup_columns(crashed) == soup_columns(whole)
+    # Byte for byte, apart from the clock: "\n" line ends only, in both.
+    files = [(folder / "metrics.csv").read_bytes() for folder in (crashed, whole)]
+    assert all(b"\r" not in data for data in files)
+    header = files[0].split(b"\n")[0].decode().split(",")
+    timing = [header.index(name) for name in TIMING]
+
+    def untimed(data: bytes) -> list[list[bytes]]:
+        lines = [line.split(b",") for line in data.split(b"\n")]
+        return [[v for i, v in enumerate(f) if i not in timing] for f in lines]
+
+    assert untimed(files[0]) == untimed(files[1])
     for p in (whole / "checkpoints").glob("*.dat"):
         assert (crashed / "checkpoints" / p.name).read_bytes() == p.read_bytes()
 
@@ -395,6 +430,8 @@ def test_draw_to_writes_pictures_at_every_report(tmp_path):
         (["--fixed-shuffle", "--nopermute_programs"], "choose one"),
         (["--stopping-selfrep-count", "3"], "needs --eval-selfrep"),
         (["--draw-to-2d", "DRAW", "--num", "96"], "not a square"),
+        (["--keep-tokens", "3"], "--keep-tokens has no effect without --trace-tokens"),
+        (["--no-trace-tokens", "--keep-tokens", "0"], "has no effect without"),
     ],
 )
 def test_bad_soup_options(tmp_path, args, message):

@@ -4,9 +4,11 @@ transitions, opened in headless Chromium; a checkpoint in the terminal; bad inpu
 import base64
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +108,7 @@ def test_bad_input_is_one_line(tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
     one_line_error(capsys, ["report", str(empty)], "is not a run folder")
-    one_line_error(capsys, ["report", str(tmp_path / "nowhere")], "is not a folder")
+    one_line_error(capsys, ["report", str(tmp_path / "nowhere")], "does not exist")
 
     references = tmp_path / "references"
     references.mkdir()
@@ -149,6 +151,171 @@ def test_bad_input_is_one_line(tmp_path, capsys):
         ],
         "tracer tokens are defined for the BFF family only",
     )
+
+
+def test_ancestry_rows_are_pieces_with_a_direction(page):
+    text = page.read_text()
+    table = text[text.index("Where the top family came from") :]
+    table = table[: table.index("</table>")]
+    for header in ("bytes of the founder", "its bytes there", "direction"):
+        assert f"<th>{header}</th>" in table
+    cell = r"<td>([\d-]+)</td>"
+    rows = re.findall(
+        f"<tr>{cell}{cell}{cell}{cell}<td>(forwards|reversed)</td>", table
+    )
+    assert rows
+    # The rows cover the founder's 64 bytes in order, each piece as long as its
+    # source range.
+    covered = []
+    for here, _, _, there, direction in rows:
+        first, _, last = here.partition("-")
+        span = range(int(first), int(last or first) + 1)
+        covered += span
+        a, _, b = there.partition("-")
+        a, b = int(a), int(b or a)
+        assert abs(b - a) + 1 == len(span)
+        assert (b >= a) == (direction == "forwards") or len(span) == 1
+    assert covered == list(range(64))
+
+
+def test_piped_inspect_keeps_its_numbers(page):
+    checkpoint = page.parent / "checkpoints" / "0000000112.dat"
+    args = ["inspect", str(checkpoint), "--top", "3", "--program", "7"]
+    done = subprocess.run(
+        [sys.executable, "-m", "complife", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NUMBA_NUM_THREADS": "1", "COLUMNS": "80"},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "…" not in out
+    ancestry = out[out.index("Ancestry of program 7") :]
+    rows = re.findall(
+        r"│\s+([\d-]+) │\s+(\d+) │\s+(\d+) │\s+([\d-]+) │\s+(forwards|reversed) │",
+        ancestry,
+    )
+    assert len(rows) >= 2
+    assert re.search(r"│\s+[\d,]+ │\s+[\d.]+% │", out)  # programs, share
+
+
+def copy_run(page, tmp_path) -> Path:
+    run_dir = tmp_path / "run"
+    shutil.copytree(page.parent, run_dir)
+    (run_dir / "report.html").unlink()
+    (run_dir / "soup.gif").unlink()
+    return run_dir
+
+
+@pytest.mark.parametrize("damage", ["missing", "random", "truncated"])
+def test_report_and_inspect_go_on_without_damaged_tokens(
+    page, tmp_path, capsys, damage
+):
+    run_dir = copy_run(page, tmp_path)
+    checkpoint = run_dir / "checkpoints" / "0000000112.dat"
+    tokens = run_dir / "checkpoints" / "0000000112.tokens.npy"
+    if damage == "missing":
+        tokens.unlink()
+    elif damage == "random":
+        tokens.write_bytes(np.random.default_rng(5).bytes(5000))
+    else:
+        tokens.write_bytes(tokens.read_bytes()[:3000])
+    what = "missing" if damage == "missing" else "damaged"
+    assert main(["report", str(run_dir)]) == 0
+    text = (run_dir / "report.html").read_text()
+    assert f"Tokens of checkpoint 0000000112.dat are {what}" in text
+    assert "Where the top family came from" not in text
+    assert "pickle" not in text
+    capsys.readouterr()
+    assert main(["inspect", str(checkpoint), "--top", "3"]) == 0
+    captured = capsys.readouterr()
+    assert "Families" in captured.out
+    assert "going on without" in captured.err and "0000000112" in captured.err
+    if damage == "missing":
+        one_line_error(
+            capsys, ["inspect", str(checkpoint), "--program", "3"], "no tokens beside"
+        )
+    else:
+        one_line_error(
+            capsys,
+            ["inspect", str(checkpoint), "--program", "3"],
+            f"{tokens} is damaged (not an (N, 64) uint64 .npy file",
+        )
+
+
+def test_a_missing_or_torn_metrics_file_is_one_line(page, tmp_path, capsys):
+    run_dir = copy_run(page, tmp_path)
+    metrics = run_dir / "metrics.csv"
+    lines = metrics.read_text().splitlines(keepends=True)
+    metrics.write_text("".join(lines[:3]) + lines[3][:20])
+    one_line_error(
+        capsys, ["report", str(run_dir)], "metrics.csv is damaged: line 4 has"
+    )
+    metrics.unlink()
+    one_line_error(capsys, ["report", str(run_dir)], "metrics.csv is missing")
+    assert not (run_dir / "report.html").exists()
+    metrics.write_text(lines[0])  # only the header: no reports yet
+    assert main(["report", str(run_dir)]) == 0
+    assert "No reports yet." in (run_dir / "report.html").read_text()
+
+
+@pytest.mark.parametrize("damaged", ["[]", "{bad", '{"config": 3}'])
+def test_a_damaged_config_is_named(page, tmp_path, capsys, damaged):
+    run_dir = copy_run(page, tmp_path)
+    config = run_dir / "config.json"
+    config.write_text(damaged)
+    expected = (f"{config} is damaged (", "restore it or start a new run")
+    one_line_error(capsys, ["report", str(run_dir)], *expected)
+    checkpoint = str(run_dir / "checkpoints" / "0000000112.dat")
+    one_line_error(capsys, ["inspect", checkpoint], *expected)
+    assert main(["run", "--out", str(run_dir), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert all(part in err for part in expected) and "not in a run folder" not in err
+
+
+def test_a_killed_run_is_shown_stopped(page, tmp_path):
+    from complife.runfolder import RunFolder
+
+    run_dir = copy_run(page, tmp_path)
+    (run_dir / "status.json").write_text('{"state": "running", "epoch": 96}')
+    assert main(["report", str(run_dir)]) == 0
+    text = (run_dir / "report.html").read_text()
+    assert (
+        "stopped (the process ended without finishing) after 96 epochs; continue "
+        f"with complife run --out {run_dir} --resume"
+    ) in text
+    # While a process holds the folder, it is running.
+    with RunFolder(run_dir) as folder:
+        folder.lock()
+        assert main(["report", str(run_dir), "--force"]) == 0
+    text = (run_dir / "report.html").read_text()
+    assert "running after 96 epochs" in text and "stopped (" not in text
+
+
+def test_report_wording(page, tmp_path, capsys):
+    from complife.report import _transition_text
+
+    nowhere = tmp_path / "nowhere" / "page.html"
+    one_line_error(
+        capsys,
+        ["report", str(page.parent), "--out", str(nowhere)],
+        f"folder {nowhere.parent} does not exist; create it first",
+    )
+    run_dir = copy_run(page, tmp_path)
+    mode = run_dir.stat().st_mode
+    run_dir.chmod(0o555)
+    try:
+        one_line_error(
+            capsys, ["report", str(run_dir)], f"{run_dir} is read-only; give --out FILE"
+        )
+        assert not (run_dir / "report.html").exists()
+        out = tmp_path / "elsewhere.html"
+        assert main(["report", str(run_dir), "--out", str(out)]) == 0
+    finally:
+        run_dir.chmod(mode)
+    rows = [{"epoch": 30, "higher_entropy": 2.5}, {"epoch": 60, "higher_entropy": 3}]
+    assert _transition_text(rows) == "Transition by epoch 30: high-order entropy 2.50."
 
 
 # ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from complife.languages import bff
 from complife.pairing import Neighbours, Ring
 from complife.soup import Soup, mutation_threshold
 from complife.tracer import (
-    Origin,
+    Piece,
     TracedSoup,
     ancestry,
     ancestry_summary,
@@ -191,25 +191,70 @@ def test_an_initial_program_gets_tokens():
     assert np.array_equal(value_of(soup.tokens), soup.programs)
 
 
-def test_ancestry_groups_bytes_by_birth():
-    births = [0] * 4 + [7] * 3 + [0] * 57
+def test_ancestry_is_contiguous_pieces_forwards_or_reversed():
+    births = [0] * 4 + [7] * 3 + [0] * 6 + [5] + [0] * 50
     positions = [
-        *[640, 641, 642, 643],  # program 10, bytes 0-3
-        *[200, 199, 200],  # program 3, bytes 8, 7, 8: one byte copied twice
-        *range(64 * 5, 64 * 5 + 57),  # program 5, bytes 0-56
+        *[640, 641, 642, 643],  # program 10, bytes 0-3: forwards
+        *[200, 199, 198],  # program 3, bytes 8-6: reversed
+        *[64 * 5 + 9, 64 * 5 + 10, 64 * 5 + 11],  # program 5, 9-11 forwards ...
+        *[64 * 5 + 11, 64 * 5 + 10, 64 * 5 + 9],  # ... then mirrored: 11-9
+        64 * 2 + 30,  # a single byte, born at epoch 5
+        *range(64 * 6, 64 * 6 + 50),  # program 6, bytes 0-49
     ]
-    origins = ancestry(make_tokens(births, positions, 0))
-    assert origins == [
-        Origin(0, 10, (0, 1, 2, 3), (0, 1, 2, 3)),
-        Origin(0, 5, tuple(range(7, 64)), tuple(range(57))),
-        Origin(7, 3, (4, 5, 6), (8, 7, 8)),
+    pieces = ancestry(make_tokens(births, positions, 0))
+    assert pieces == [
+        Piece(0, 4, 0, 10, 0, 1),
+        Piece(4, 3, 7, 3, 8, -1),
+        Piece(7, 3, 0, 5, 9, 1),
+        Piece(10, 3, 0, 5, 11, -1),
+        Piece(13, 1, 5, 2, 30, 1),
+        Piece(14, 50, 0, 6, 0, 1),
     ]
-    assert ranges(origins[2].sources) == "7-8"
+    rows = [
+        (p.offsets_text(), p.birth, p.program, p.sources_text(), p.direction)
+        for p in pieces
+    ]
+    assert rows == [
+        ("0-3", 0, 10, "0-3", "forwards"),
+        ("4-6", 7, 3, "8-6", "reversed"),
+        ("7-9", 0, 5, "9-11", "forwards"),
+        ("10-12", 0, 5, "11-9", "reversed"),
+        ("13", 5, 2, "30", "forwards"),
+        ("14-63", 0, 6, "0-49", "forwards"),
+    ]
+    # Non-adjacent bytes of one birth are separate pieces; a byte copied twice
+    # (no step) too.
+    twice = ancestry(make_tokens(0, [5, 5, *range(64, 126)], 0))
+    assert [(p.offset, p.length, p.source) for p in twice[:2]] == [(0, 1, 5), (1, 1, 5)]
     assert ranges([0, 2, 4, 5, 6, 63]) == "0, 2, 4-6, 63"
-    assert ancestry_summary(origins) == (
-        "Its 64 bytes descend from 63 births: 61 bytes from the initial soup, 3 "
-        "from bytes born later, between epochs 7 and 7."
+    assert ancestry_summary(pieces) == (
+        "Its 64 bytes in 6 pieces descend from 61 births: 60 bytes from the initial "
+        "soup, 4 from bytes born later, between epochs 5 and 7; 6 bytes were "
+        "copied reversed."
     )
+    one_later = ancestry(make_tokens([30] + [0] * 63, range(64), 0))
+    assert "born later, by epoch 30." in ancestry_summary(one_later)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: bytes(range(256)) * 4,  # random bytes: numpy speaks of pickles
+        lambda data: data[: len(data) // 2],  # truncated
+        lambda data: data[:40],  # a torn header
+    ],
+)
+def test_a_damaged_tokens_file_is_one_line(tmp_path, damage):
+    path = tmp_path / "0000000012.tokens.npy"
+    tracer.write_tokens(path, tracer.fresh_tokens(np.zeros((8, 64), np.uint8), 0))
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(tracer.TokensError) as caught:
+        tracer.read_tokens(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path} is damaged (not an (N, 64) uint64 .npy file")
+    assert "delete it" in message and "\n" not in message
+    for leak in ("pickle", "Failed to read"):
+        assert leak not in message
 
 
 def test_other_languages_are_refused():
@@ -277,7 +322,10 @@ def test_traced_run_folder_resumes_exactly(tmp_path):
     # The newest checkpoint lost its tokens: the resume passes over it.
     tracer.tokens_path(part / "checkpoints" / "0000000012.dat").unlink()
     done = complife("run", "--out", part, "--resume", "--max-epochs", "16")
-    assert "passed over damaged checkpoint 0000000012.dat" in done.stderr
+    assert (
+        "passed over checkpoint 0000000012.dat: its tokens file is missing"
+        in done.stderr
+    )
 
     last = "checkpoints/0000000016.tokens.npy"
     assert np.array_equal(

@@ -21,6 +21,9 @@ import numpy as np
 HEADER = struct.Struct("<QQQ")
 PROGRAM_SIZE = 64
 CHECKPOINT_NAME = re.compile(r"^(\d{10})\.dat$")
+#: More programs than any soup holds (2**32 programs are 256 GiB): a header that
+#: says more is not a checkpoint's.
+MAX_PROGRAMS = 1 << 32
 
 
 class CheckpointError(ValueError):
@@ -102,16 +105,23 @@ def read_checkpoint(path: str | Path, program_size: int = PROGRAM_SIZE) -> Check
         )
     reset_index, n, next_epoch = HEADER.unpack_from(data)
     expected = HEADER.size + n * program_size
-    if n < 2 or n % 2:
+    not_ours = "this is not a complife or cubff checkpoint"
+    if n < 2 or n % 2 or n > MAX_PROGRAMS:
         raise CheckpointError(
             f"{path} does not look like a checkpoint: its header says {n} programs, "
-            "but a soup holds an even number of at least 2"
+            f"but a soup holds an even number from 2 to {MAX_PROGRAMS}; {not_ours}"
         )
-    if len(data) != expected:
+    if len(data) < expected:
         raise CheckpointError(
             f"{path} does not look like a checkpoint: its header says {n} programs, "
             f"which needs {expected} bytes, but the file has {len(data)}; it is "
             "truncated, or not a .dat file of complife or cubff"
+        )
+    if len(data) > expected:
+        raise CheckpointError(
+            f"{path} does not look like a checkpoint: its header says {n} programs, "
+            f"which needs {expected} bytes, but the file has {len(data)}; it is too "
+            "long, or not a .dat file of complife or cubff"
         )
     # A soup resets at most once per epoch, after starting at reset index 1 (or 0 in
     # files made by the reference's add_header.py).

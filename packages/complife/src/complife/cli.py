@@ -446,8 +446,6 @@ def write_report(run_dir, lang, seed, out, force) -> int:
 
 
 def inspect_checkpoint(checkpoint, lang, seed, top, program) -> int:
-    from rich.console import Console
-
     from complife import inspection
 
     if seed is not None and not 0 <= seed < 1 << 64:
@@ -455,7 +453,16 @@ def inspect_checkpoint(checkpoint, lang, seed, top, program) -> int:
     if not 1 <= top <= 1000:
         raise ValueError(f"--top {top}: expected 1 to 1000 programs")
     inspected = inspection.open_checkpoint(checkpoint, lang, seed)
-    inspection.show(Console(highlight=False), inspected, top, program)
+    if inspected.tokens_problem is not None and program is None:
+        from complife import tracer
+
+        what = "damaged" if tracer.tokens_path(inspected.path).exists() else "missing"
+        print(
+            f"complife inspect: note: tokens of checkpoint {inspected.path.name} are "
+            f"{what}: {inspected.tokens_problem}; going on without them",
+            file=sys.stderr,
+        )
+    inspection.show(inspection.console_for(), inspected, top, program)
     return 0
 
 
@@ -477,6 +484,11 @@ def run(args: dict) -> int:
     threads = args.pop("threads", None)
     draw = {k: args.pop(k, None) for k in ("draw_to", "draw_to_2d", "grid_width_2d")}
     given = _config_from_args(args)
+    if "keep_tokens" in given and not given.get("trace_tokens", False) and not resume:
+        raise ConfigError(
+            "--keep-tokens has no effect without --trace-tokens; add --trace-tokens "
+            "or drop --keep-tokens"
+        )
 
     # Everything is checked before the first write.
     folder = RunFolder(out) if out else None
@@ -528,10 +540,8 @@ def run(args: dict) -> int:
     if folder is not None:
         if resume:
             folder.commit_resume(plan)
-            for name in plan.skipped:
-                print(
-                    f"complife: passed over damaged checkpoint {name}", file=sys.stderr
-                )
+            for what in plan.skipped:
+                print(f"complife: passed over {what}", file=sys.stderr)
         else:
             folder.create(config, force=force)
         folder.set_status("running", soup.epoch)

@@ -40,6 +40,9 @@ class Inspected:
     language: Language
     seed: int
     tokens: np.ndarray | None
+    #: Why the tokens beside the checkpoint could not be used (damaged, of another
+    #: soup), or None.
+    tokens_problem: str | None = None
 
     @property
     def epoch(self) -> int:
@@ -65,7 +68,10 @@ def open_checkpoint(
         try:
             config = folder.load_config()
         except RunFolderError:
-            config = None
+            # A damaged config.json matters only when the language must come
+            # from it; never call its folder "not a run folder".
+            if lang is None:
+                raise
     if lang is None:
         if config is None:
             raise CheckpointError(
@@ -76,13 +82,19 @@ def open_checkpoint(
     language = languages.get(lang)
     checkpoint = read_checkpoint(path, language.program_size)
     tokens = None
+    problem = None
     beside = tracer.tokens_path(path)
     if beside.exists():
-        tokens = tracer.read_tokens(beside)
-        tracer.check_tokens(tokens, checkpoint.programs, str(beside))
+        try:
+            tokens = tracer.read_tokens(beside)
+            tracer.check_tokens(tokens, checkpoint.programs, str(beside))
+        except tracer.TokensError as e:
+            tokens, problem = None, str(e)
+    elif config is not None and config.trace_tokens:
+        problem = f"{beside} is missing"
     if seed is None:
         seed = config.seed if config is not None else 0
-    return Inspected(path, checkpoint, language, seed, tokens)
+    return Inspected(path, checkpoint, language, seed, tokens, problem)
 
 
 def earlier_snapshots(inspected: Inspected):
@@ -132,6 +144,8 @@ def render(inspected: Inspected, analysis: Analysis, program: int | None) -> Gro
         f"{m.higher_entropy:.4f}  (H0 {m.h0:.4f}, brotli {m.brotli_bpb:.4f} bpb)",
     )
     tokens = "not saved beside it"
+    if inspected.tokens_problem is not None:
+        tokens = f"unknown: {inspected.tokens_problem}"
     if analysis.distinct_tokens is not None:
         tokens = f"{analysis.distinct_tokens:,} of {inspected.tokens.size:,} bytes"
     facts.add_row("distinct tokens", tokens)
@@ -139,8 +153,8 @@ def render(inspected: Inspected, analysis: Analysis, program: int | None) -> Gro
 
     families = Table(title="Families (founder + programs within 16 edits)")
     for name in ("#", "programs", "share", "variants", "score", "first seen"):
-        families.add_column(name, justify="right")
-    families.add_column("founder / innermost loops", no_wrap=True)
+        _number_column(families, name)
+    families.add_column("founder / innermost loops", overflow="fold")
     for rank, f in enumerate(analysis.families, 1):
         loop_text = Text()
         for loop in loops(language, f.founder):
@@ -165,8 +179,8 @@ def render(inspected: Inspected, analysis: Analysis, program: int | None) -> Gro
 
     programs = Table(title="Most common programs")
     for name in ("programs", "share", "score"):
-        programs.add_column(name, justify="right")
-    programs.add_column("program", no_wrap=True)
+        _number_column(programs, name)
+    programs.add_column("program", overflow="fold")
     for p, count, score in analysis.top_programs:
         programs.add_row(
             f"{count:,}", f"{count / n:.2%}", str(score), program_text(language, p)
@@ -174,9 +188,9 @@ def render(inspected: Inspected, analysis: Analysis, program: int | None) -> Gro
     parts.append(programs)
 
     substrings = Table(title="Most common 8-byte substrings")
-    substrings.add_column("programs holding it", justify="right")
-    substrings.add_column("share", justify="right")
-    substrings.add_column("substring", no_wrap=True)
+    _number_column(substrings, "programs holding it")
+    _number_column(substrings, "share")
+    substrings.add_column("substring", overflow="fold")
     for text, count in analysis.substrings:
         substrings.add_row(
             f"{count:,}", f"{count / n:.2%}", program_text(language, text)
@@ -185,6 +199,12 @@ def render(inspected: Inspected, analysis: Analysis, program: int | None) -> Gro
 
     parts.append(_ancestry(inspected, analysis, program))
     return Group(*parts)
+
+
+def _number_column(table: Table, name: str) -> None:
+    """A right-aligned column that never wraps or shrinks below its header (the
+    program text is the column that folds when the console is narrow)."""
+    table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
 
 
 def _ancestry(inspected: Inspected, analysis: Analysis, program: int | None):
@@ -202,16 +222,23 @@ def _ancestry(inspected: Inspected, analysis: Analysis, program: int | None):
         origins = tracer.ancestry(inspected.tokens[program])
         title = f"Ancestry of program {program}"
     table = Table(title=title, caption=tracer.ancestry_summary(origins))
-    for name in ("born at epoch", "in program", "its bytes", "bytes here"):
-        table.add_column(name, justify="right")
-    table.add_column("text", no_wrap=True)
-    for origin in origins:
+    for name in (
+        "bytes of this program",
+        "born at epoch",
+        "in program",
+        "its bytes there",
+        "direction",
+    ):
+        _number_column(table, name)
+    table.add_column("text", overflow="fold")
+    for piece in origins:
         table.add_row(
-            str(origin.birth),
-            str(origin.program),
-            tracer.ranges(origin.sources),
-            tracer.ranges(origin.offsets),
-            program_text(language, bytes(traced[o] for o in origin.offsets)),
+            piece.offsets_text(),
+            str(piece.birth),
+            str(piece.program),
+            piece.sources_text(),
+            piece.direction,
+            program_text(language, bytes(traced[o] for o in piece.offsets)),
         )
     return table
 
@@ -225,6 +252,9 @@ def check_program(inspected: Inspected, program: int | None) -> None:
         raise CheckpointError(
             f"--program {program}: the soup has programs 0 to {n - 1}"
         )
+    beside = tracer.tokens_path(inspected.path)
+    if inspected.tokens_problem is not None and beside.exists():
+        raise CheckpointError(inspected.tokens_problem)
     if inspected.tokens is None:
         raise CheckpointError(
             f"{inspected.path} has no tokens beside it "
@@ -238,3 +268,12 @@ def show(console: Console, inspected: Inspected, top: int, program: int | None):
     check_program(inspected, program)
     analysis = inspect(inspected, top)
     console.print(render(inspected, analysis, program))
+
+
+def console_for(stream=None) -> Console:
+    """A console for ``stream`` (stdout): a terminal's own width, or at least 160
+    columns when piped, so that no number column collapses."""
+    console = Console(file=stream, highlight=False)
+    if not console.is_terminal:
+        console = Console(file=stream, highlight=False, width=max(160, console.width))
+    return console

@@ -224,7 +224,7 @@ class Family:
     score: int | None = None
     first_seen: int | None = None
     newest_birth: int | None = None
-    ancestry: list[tracer.Origin] = field(default_factory=list)
+    ancestry: list[tracer.Piece] = field(default_factory=list)
 
 
 def group_families(

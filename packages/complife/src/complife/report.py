@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from complife.draw import soup_rows
 from complife.languages import Language
 from complife.metrics import measure
 from complife.replicators import Analysis, analyse, is_copy_loop, loops
-from complife.runfolder import RunFolder, RunFolderError, read_metrics
+from complife.runfolder import RunFolder, RunFolderError, load_metrics
 
 #: The paper's criterion for a transitioned soup.
 TRANSITION_ENTROPY = 1.0
@@ -59,6 +60,10 @@ class Run:
     checkpoints: list[tuple[int, Path]]
     config: dict | None = None
     status: dict | None = None
+    #: Whether a process runs in the folder now (it holds the folder's lock).
+    alive: bool = False
+    #: Why the last checkpoint's tokens cannot be shown, or None.
+    tokens_problem: str | None = None
 
     @property
     def ours(self) -> bool:
@@ -88,6 +93,11 @@ def open_run(path: str | Path, lang: str | None = None, seed: int | None = None)
     """Read a run folder of ours, or a folder of the reference's checkpoints (which
     do not name their language: give ``lang``)."""
     path = Path(path)
+    if not path.exists():
+        raise RunFolderError(
+            f"{path} does not exist; give a run folder (the --out of complife run) "
+            "or a folder of .dat checkpoints"
+        )
     if not path.is_dir():
         raise RunFolderError(
             f"{path} is not a folder; give a run folder (the --out of complife run) "
@@ -103,7 +113,7 @@ def open_run(path: str | Path, lang: str | None = None, seed: int | None = None)
         checkpoints = _checkpoints_in(folder.checkpoint_dir)
         if config.checkpoint_dir and not checkpoints:
             checkpoints = _checkpoints_in(Path(config.checkpoint_dir))
-        rows = read_metrics(folder.metrics_path) if folder.metrics_path.exists() else []
+        rows = load_metrics(folder.metrics_path)
         return Run(
             path=path,
             language=languages.get(config.language),
@@ -112,6 +122,7 @@ def open_run(path: str | Path, lang: str | None = None, seed: int | None = None)
             checkpoints=checkpoints,
             config=config.to_dict(),
             status=folder.status(),
+            alive=folder.is_held(),
         )
 
     checkpoints = _checkpoints_in(path) or _checkpoints_in(path / "checkpoints")
@@ -349,9 +360,18 @@ def _summary(run: Run) -> list[tuple[str, str]]:
         ]
         status = run.status or {}
         state = status.get("state", "unknown")
-        if status.get("stop_reason"):
-            state += f": {status['stop_reason']}"
-        facts.append(("state", f"{state} after {status.get('epoch', '?')} epochs"))
+        epochs = status.get("epoch", "?")
+        if state == "running" and not run.alive:
+            # status.json says running but no process holds the folder: killed.
+            text = (
+                f"stopped (the process ended without finishing) after {epochs} "
+                f"epochs; continue with complife run --out {run.path} --resume"
+            )
+        else:
+            if status.get("stop_reason"):
+                state += f": {status['stop_reason']}"
+            text = f"{state} after {epochs} epochs"
+        facts.append(("state", text))
     else:
         facts.append(("source", "checkpoints of the reference (or of another run)"))
     return facts
@@ -369,16 +389,15 @@ def _transition_text(rows: Sequence[dict]) -> str:
     if t is None:
         top = max(rows, key=lambda r: r["higher_entropy"]) if rows else None
         if top is None:
-            return "No reports."
+            return "No reports yet."
         return (
             f"No transition: high-order entropy stayed under {TRANSITION_ENTROPY:g} "
             f"(highest {top['higher_entropy']:.2f} at epoch {top['epoch']})."
         )
     row = rows[t]
-    text = (
-        f"Transition at epoch {row['epoch']}: high-order entropy "
-        f"{row['higher_entropy']:.2f}"
-    )
+    # At the first report the transition is known to have happened by then only.
+    when = f"at epoch {row['epoch']}" if t > 0 else f"by epoch {row['epoch']}"
+    text = f"Transition {when}: high-order entropy {row['higher_entropy']:.2f}"
     if t > 0:
         before = rows[t - 1]
         text += f", up from {before['higher_entropy']:.2f} at epoch {before['epoch']}"
@@ -455,24 +474,34 @@ def _ancestry_html(language: Language, analysis: Analysis) -> str:
     family = traced[0]
     rows = [
         [
-            str(origin.birth),
-            str(origin.program),
-            tracer.ranges(origin.sources),
-            tracer.ranges(origin.offsets),
-            program_html(language, bytes(family.founder[o] for o in origin.offsets)),
+            piece.offsets_text(),
+            str(piece.birth),
+            str(piece.program),
+            piece.sources_text(),
+            piece.direction,
+            program_html(language, bytes(family.founder[o] for o in piece.offsets)),
         ]
-        for origin in family.ancestry
+        for piece in family.ancestry
     ]
     summary = html.escape(tracer.ancestry_summary(family.ancestry))
     return (
         "<h2>Where the top family came from</h2>"
         f"<p>{summary} Traced by the tokens of "
         f"family {analysis.families.index(family) + 1}'s founder (at each byte the "
-        "most common token among its copies): each row is bytes born at one epoch "
-        "in one program, which reached the founder by copies alone. The founder as "
-        f"it is cannot be older than epoch {family.newest_birth}.</p>"
+        "most common token among its copies): each row is one contiguous piece of "
+        "the founder, bytes born together at one epoch in one program that reached "
+        "it by copies alone, forwards or reversed. The founder as it is cannot be "
+        f"older than epoch {family.newest_birth}.</p>"
         + _table(
-            ["born at epoch", "in program", "its bytes", "founder bytes", "text"], rows
+            [
+                "bytes of the founder",
+                "born at epoch",
+                "in program",
+                "its bytes there",
+                "direction",
+                "text",
+            ],
+            rows,
         )
     )
 
@@ -507,6 +536,8 @@ def render(run: Run, analysis: Analysis | None, gif: bytes | None) -> str:
             + ("" if run.ours else " Measured on the checkpoints.")
             + "</figcaption></figure>"
         )
+    if run.tokens_problem is not None:
+        parts.append(f'<p class="note">{e(run.tokens_problem)}</p>')
     if not run.traced:
         parts.append(
             '<p class="note">This run has no tracer tokens; run it with '
@@ -609,13 +640,31 @@ def _entropy_at(rows: Sequence[dict], epoch: int) -> str:
 
 
 def _last_tokens(run: Run) -> tuple[int, np.ndarray] | None:
+    """The tokens of the last checkpoint, or None (with ``run.tokens_problem`` set
+    when a traced run should have had them)."""
     if not run.checkpoints:
         return None
     epoch, path = run.checkpoints[-1]
     beside = tracer.tokens_path(path)
+    traced = bool(run.config and run.config.get("trace_tokens"))
     if not beside.exists():
+        if traced:
+            run.tokens_problem = (
+                f"Tokens of checkpoint {path.name} are missing ({beside.name}): the "
+                "page goes on without the token sections."
+            )
         return None
-    return epoch, tracer.read_tokens(beside)
+    try:
+        tokens = tracer.read_tokens(beside)
+        programs = read_checkpoint(path, run.language.program_size).programs
+        tracer.check_tokens(tokens, programs, str(beside))
+    except tracer.TokensError as err:
+        run.tokens_problem = (
+            f"Tokens of checkpoint {path.name} are damaged: {err}. The page goes on "
+            "without the token sections."
+        )
+        return None
+    return epoch, tokens
 
 
 def analyse_run(run: Run) -> Analysis | None:
@@ -626,10 +675,7 @@ def analyse_run(run: Run) -> Analysis | None:
     epoch, path = run.checkpoints[-1]
     programs = read_checkpoint(path, run.language.program_size).programs
     tokens = _last_tokens(run)
-    values = None
-    if tokens is not None:
-        values = tokens[1]
-        tracer.check_tokens(values, programs, str(tracer.tokens_path(path)))
+    values = None if tokens is None else tokens[1]
     return analyse(
         programs,
         run.language,
@@ -664,6 +710,10 @@ def check_outputs(page: Path, gif: Path, force: bool) -> None:
             raise RunFolderError(
                 f"{path} already exists; pass --force to write it again"
             )
+    if not page.parent.exists():
+        raise RunFolderError(
+            f"cannot write {page}: folder {page.parent} does not exist; create it first"
+        )
     if not page.parent.is_dir():
         raise RunFolderError(f"cannot write {page}: {page.parent} is not a folder")
 
@@ -677,6 +727,10 @@ def write_report(
 ) -> Path:
     """Write the page (and the animation beside it); return the page's path."""
     run = open_run(run_dir, lang, seed)
+    if out is None and not os.stat(run_dir).st_mode & 0o222:
+        # By its mode bits, not os.access: root may write anywhere, but a folder
+        # made read-only (a golden copy, a shared archive) is not to be written.
+        raise RunFolderError(f"{run_dir} is read-only; give --out FILE")
     page, gif_path = outputs(run_dir, out)
     check_outputs(page, gif_path, force)
     gif = animation(run)

@@ -39,7 +39,7 @@ from complife.checkpoint import (
     write_atomic,
 )
 from complife.draw import plot_run, save_png, soup_rows
-from complife.simulation import ConfigError, Report, RunConfig
+from complife.simulation import Report, RunConfig
 
 REFERENCE_COLUMNS = ("epoch", "brotli_size", "soup_size", "higher_entropy")
 #: The reference's fifth column, written when replicators are counted.
@@ -111,6 +111,44 @@ def read_metrics(path: str | Path) -> list[dict]:
     return [{k: _number(v) for k, v in row.items()} for row in _read_rows(path)]
 
 
+def load_metrics(path: str | Path) -> list[dict]:
+    """The rows of a run's ``metrics.csv`` with numbers parsed, refusing a missing
+    file or a damaged row in one line (what a report reads; a resume drops a torn
+    last line instead). A file with only its header has no rows yet."""
+    path = Path(path)
+    restore = "restore it from a copy, or run the soup again"
+    try:
+        with open(path, newline="") as f:
+            lines = list(csv.reader(f))
+    except FileNotFoundError:
+        raise RunFolderError(
+            f"{path} is missing; it holds the run's reports ({restore})"
+        ) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise RunFolderError(f"{path} cannot be read ({e}); {restore}") from None
+    if not lines or not lines[0] or lines[0][0] != "epoch":
+        raise RunFolderError(
+            f"{path} is damaged: its first line is not the header (epoch,...); "
+            + restore
+        )
+    header = lines[0]
+    rows = []
+    for number, fields in enumerate(lines[1:], 2):
+        if len(fields) != len(header):
+            raise RunFolderError(
+                f"{path} is damaged: line {number} has {len(fields)} fields, the "
+                f"header {len(header)} (truncated?); {restore}"
+            )
+        try:
+            rows.append({k: _number(v) for k, v in zip(header, fields, strict=True)})
+        except ValueError:
+            raise RunFolderError(
+                f"{path} is damaged: line {number} holds something that is not a "
+                f"number; {restore}"
+            ) from None
+    return rows
+
+
 def _read_rows(path: str | Path) -> list[dict[str, str]]:
     """The rows of a ``metrics.csv`` as text, up to the first torn or damaged one."""
     rows = []
@@ -130,10 +168,19 @@ def _number(text: str) -> int | float:
     return int(text) if text.lstrip("-").isdigit() else float(text)
 
 
+def _damaged_config(path: Path, what: str) -> RunFolderError:
+    return RunFolderError(
+        f"{path} is damaged ({what}); it should be the JSON object complife run "
+        "wrote; restore it or start a new run"
+    )
+
+
 @dataclass
 class ResumePlan:
     """Where a resumed run starts: its config (pointed at a checkpoint), the elapsed
-    seconds and total ops up to it, and damaged checkpoints that were passed over."""
+    seconds and total ops up to it, and the checkpoints that were passed over (each
+    with why: "damaged checkpoint NAME", or "checkpoint NAME: its tokens file is
+    damaged")."""
 
     config: RunConfig
     elapsed_s: float
@@ -240,13 +287,21 @@ class RunFolder:
             raise RunFolderError(f"run folder {self.path} does not exist")
         try:
             record = json.loads(self.config_path.read_text())
-            return RunConfig.from_dict(record["config"])
         except FileNotFoundError:
             raise RunFolderError(
                 f"{self.path} has no config.json, so it is not a run folder to resume"
             ) from None
-        except (json.JSONDecodeError, KeyError, TypeError, ConfigError) as e:
-            raise RunFolderError(f"{self.config_path} is damaged: {e}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise _damaged_config(self.config_path, f"not JSON: {e}") from None
+        if not isinstance(record, dict):
+            what = f"a JSON {type(record).__name__}, not an object"
+            raise _damaged_config(self.config_path, what)
+        if not isinstance(record.get("config"), dict):
+            raise _damaged_config(self.config_path, 'no "config" object in it')
+        try:
+            return RunConfig.from_dict(record["config"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise _damaged_config(self.config_path, f"its config: {e}") from None
 
     def plan_resume(self) -> ResumePlan:
         """Plan a resume without writing: start from the newest checkpoint that
@@ -260,17 +315,23 @@ class RunFolder:
                 continue
             try:
                 checkpoint = read_checkpoint(path)
-                if config.trace_tokens:
-                    # A traced run resumes only where its tokens were saved too.
+            except CheckpointError:
+                skipped.append(f"damaged checkpoint {path.name}")
+                continue
+            if config.trace_tokens:
+                # A traced run resumes only where its tokens were saved too.
+                beside = tracer.tokens_path(path)
+                try:
                     tracer.check_tokens(
-                        tracer.read_tokens(tracer.tokens_path(path)),
+                        tracer.read_tokens(beside),
                         checkpoint.programs,
                         "the tokens beside it",
                     )
-            except (CheckpointError, tracer.TokensError):
-                checkpoint = None
-                skipped.append(path.name)
-                continue
+                except tracer.TokensError:
+                    checkpoint = None
+                    what = "damaged" if beside.exists() else "missing"
+                    skipped.append(f"checkpoint {path.name}: its tokens file is {what}")
+                    continue
             config.load = str(path)
             break
         if checkpoint is None and config.load is not None:
@@ -316,10 +377,29 @@ class RunFolder:
         with open(self.metrics_path, newline="") as f:
             names = next(csv.reader(f))
         with open(self.metrics_path, "a", newline="") as f:
-            csv.writer(f).writerow([row[c] for c in names])
+            # "\n" as the header and a resume write it (csv's default is "\r\n").
+            csv.writer(f, lineterminator="\n").writerow([row[c] for c in names])
             f.flush()
             os.fsync(f.fileno())
         self.set_status("running", report.epoch)
+
+    def is_held(self) -> bool:
+        """Whether a process holds the folder now (a run in it is alive): try the
+        lock on a fresh descriptor, without waiting, and let it go at once."""
+        path = self.path / LOCK_FILE
+        if self._lock is not None:
+            return True
+        try:
+            handle = open(path, "rb")
+        except OSError:
+            return False
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
 
     def status(self) -> dict:
         """How the run last ended: ``state`` is "finished" (a stop rule fired),

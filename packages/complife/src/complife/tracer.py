@@ -386,19 +386,27 @@ def write_tokens(path: str | Path, tokens: np.ndarray) -> Path:
 
 
 def read_tokens(path: str | Path) -> np.ndarray:
-    """Read a tokens file, refusing anything but an (N, 64) uint64 array."""
+    """Read a tokens file, refusing anything but an (N, 64) uint64 array, with one
+    line that says what to do (numpy's own messages speak of pickles)."""
     path = Path(path)
+    damaged = (
+        f"{path} is damaged (not an (N, 64) uint64 .npy file / truncated); delete "
+        "it: report and inspect work without it, and a resume passes over its "
+        "checkpoint"
+    )
     try:
         tokens = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise TokensError(f"tokens file {path} does not exist") from None
-    except (OSError, ValueError, EOFError) as e:
-        raise TokensError(f"{path} is not a readable tokens file: {e}") from None
-    if tokens.dtype != np.uint64 or tokens.ndim != 2 or tokens.shape[1] != 64:
-        raise TokensError(
-            f"{path} holds a {tokens.dtype} array of shape {tokens.shape}; a tokens "
-            "file holds (N, 64) uint64 tokens, one per byte of the soup"
-        )
+    except Exception:  # numpy raises ValueError, EOFError, OSError, ...
+        raise TokensError(damaged) from None
+    if (
+        not isinstance(tokens, np.ndarray)
+        or tokens.dtype != np.uint64
+        or tokens.ndim != 2
+        or tokens.shape[1] != 64
+    ):
+        raise TokensError(damaged)
     return np.ascontiguousarray(tokens)
 
 
@@ -423,51 +431,90 @@ def check_tokens(tokens: np.ndarray, programs: np.ndarray, what: str) -> None:
 
 
 @dataclass(frozen=True)
-class Origin:
-    """Bytes ``offsets`` of a traced program descend, by copies alone, from bytes
-    born at epoch ``birth`` in program ``program`` of the soup, at its offsets
-    ``sources`` (in the same order)."""
+class Piece:
+    """Bytes ``offset .. offset + length - 1`` of a traced program descend, by copies
+    alone, from one birth: bytes born at epoch ``birth`` in program ``program`` of
+    the soup, at its offsets ``source``, ``source + step``, ... in order. ``step``
+    is +1 when the piece was copied forwards and -1 when reversed (a single byte is
+    forwards)."""
 
+    offset: int
+    length: int
     birth: int
     program: int
-    offsets: tuple[int, ...]
-    sources: tuple[int, ...]
+    source: int
+    step: int = 1
+
+    @property
+    def offsets(self) -> range:
+        return range(self.offset, self.offset + self.length)
+
+    @property
+    def sources(self) -> range:
+        return range(self.source, self.source + self.step * self.length, self.step)
+
+    @property
+    def direction(self) -> str:
+        return "forwards" if self.step == 1 else "reversed"
+
+    def offsets_text(self) -> str:
+        return _span(self.offset, self.offset + self.length - 1)
+
+    def sources_text(self) -> str:
+        return _span(self.source, self.sources[-1])
 
 
-def ancestry(tokens: np.ndarray) -> list[Origin]:
-    """Where the bytes of one program (its 64 tokens) were born, grouped by birth
-    epoch and birth program, oldest first."""
+def _span(first: int, last: int) -> str:
+    """A range of offsets as written in the tables: ``3``, ``3-7`` or ``7-3``."""
+    return str(first) if first == last else f"{first}-{last}"
+
+
+def ancestry(tokens: np.ndarray) -> list[Piece]:
+    """The contiguous pieces of one program (its tokens), in the program's order:
+    each a run of bytes born together (one epoch, one program) whose birth offsets
+    step by +1 (copied forwards) or by -1 (reversed) from byte to byte."""
     births = birth_of(tokens).tolist()
     positions = position_of(tokens).tolist()
-    groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for offset, (birth, position) in enumerate(zip(births, positions, strict=True)):
-        groups.setdefault((birth, position // 64), []).append((offset, position % 64))
-    return [
-        Origin(
-            birth,
-            program,
-            tuple(o for o, _ in pairs),
-            tuple(source for _, source in pairs),
-        )
-        for (birth, program), pairs in sorted(
-            groups.items(), key=lambda item: (item[0][0], item[1][0][0])
-        )
-    ]
+    size = len(births)
+    pieces = []
+    i = 0
+    while i < size:
+        birth, program, source = births[i], positions[i] // 64, positions[i] % 64
+        step = 1
+        length = 1
+        while i + length < size:
+            j = i + length
+            if births[j] != birth or positions[j] // 64 != program:
+                break
+            delta = positions[j] % 64 - (source + step * (length - 1))
+            if length == 1 and delta in (1, -1):
+                step = delta
+            elif delta != step:
+                break
+            length += 1
+        pieces.append(Piece(i, length, birth, program, source, step))
+        i += length
+    return pieces
 
 
-def ancestry_summary(origins: list[Origin]) -> str:
+def ancestry_summary(pieces: list[Piece]) -> str:
     """One sentence on where a program's bytes were born."""
-    size = sum(len(o.offsets) for o in origins)
-    births = {(o.birth, o.program, s) for o in origins for s in o.sources}
-    initial = sum(len(o.offsets) for o in origins if o.birth == 0)
-    later = sorted({o.birth for o in origins if o.birth > 0})
-    text = f"Its {size} bytes descend from {len(births)} births: {initial} bytes "
-    text += "from the initial soup"
+    size = sum(p.length for p in pieces)
+    births = {(p.birth, p.program, s) for p in pieces for s in p.sources}
+    initial = sum(p.length for p in pieces if p.birth == 0)
+    later = sorted({p.birth for p in pieces if p.birth > 0})
+    reversed_bytes = sum(p.length for p in pieces if p.step == -1)
+    text = f"Its {size} bytes in {len(pieces)} pieces descend from {len(births)} "
+    text += f"births: {initial} bytes from the initial soup"
     if later:
-        text += (
-            f", {size - initial} from bytes born later, between epochs "
-            f"{later[0]} and {later[-1]}"
+        when = (
+            f"by epoch {later[0]}"
+            if later[0] == later[-1]
+            else f"between epochs {later[0]} and {later[-1]}"
         )
+        text += f", {size - initial} from bytes born later, {when}"
+    if reversed_bytes:
+        text += f"; {reversed_bytes} bytes were copied reversed"
     return text + "."
 
 
