@@ -134,7 +134,8 @@ def test_run_folder_resumes_exactly(tmp_path):
     b = np.load(tmp_path / "b/checkpoints/0000000020.npz")["programs"]
     assert (a == b).all()
     assert (tmp_path / "b/soup.png").exists()
-    assert "after 20 batches" in (tmp_path / "b/top_programs.txt").read_text()
+    text = (tmp_path / "b/top_programs.txt").read_text()
+    assert "after 20 batches" in text and "\nfamilies (within 4 edits" in text
 
 
 def test_tiles_and_most_common():
@@ -146,3 +147,104 @@ def test_tiles_and_most_common():
     nop = core.palette()[0]
     assert (image[0, 0] == nop).all() and (image[1, 0] == nop).all()
     assert most_common(programs, 1) == [(bytes(16), 5)]
+
+
+# ---------------------------------------------------------------------------------
+# Families (complife.z80.families)
+
+#: A block-copy replicator: LD HL,0; LD DE,16; LD BC,16; LDIR; HALT.
+BLOCK_COPY = bytes.fromhex("210000 111000 011000 EDB0 76 00000000")
+TWO_BYTE = bytes.fromhex("01C5") * 8  # LD BC,$01C5; PUSH BC (the run's first)
+
+
+def _shift(program: bytes) -> bytes:
+    return program[1:] + program[:1]
+
+
+def _hand_made_soup():
+    """Two families with known members, and unrelated singletons."""
+    from complife.replicators import edit_distance_py
+
+    rng = np.random.default_rng(7)
+    block_variant = BLOCK_COPY[:13] + b"\x55\x55\x00"  # 2 substitutions
+    rows = (
+        [TWO_BYTE] * 6 + [_shift(TWO_BYTE)] * 3  # the other phase: 2 edits
+        + [TWO_BYTE[:5] + b"\xd8" + TWO_BYTE[6:]] * 2  # 1 substitution
+        + [BLOCK_COPY] * 4 + [block_variant] * 2
+    )  # fmt: skip
+    singles = []
+    while len(singles) < 5:
+        p = rng.integers(0, 256, 16, dtype=np.uint8).tobytes()
+        if all(edit_distance_py(p, q) > 4 for q in set(rows) | set(singles)):
+            singles.append(p)
+    programs = np.frombuffer(b"".join(rows + singles), np.uint8).reshape(-1, 16)
+    return programs, block_variant
+
+
+def test_families_of_a_hand_made_soup():
+    from complife.z80 import families as fam
+
+    programs, block_variant = _hand_made_soup()
+    found = fam.families(programs, "z80", 128, seed=3)
+    assert [f.founder for f in found] == [TWO_BYTE, BLOCK_COPY]
+    assert [(f.count, f.variants) for f in found] == [(11, 3), (6, 2)]
+    assert found[0].members == [
+        (TWO_BYTE, 6),
+        (_shift(TWO_BYTE), 3),
+        (TWO_BYTE[:5] + b"\xd8" + TWO_BYTE[6:], 2),
+    ]
+    assert found[1].members == [(BLOCK_COPY, 4), (block_variant, 2)]
+    # the block copy copies itself into every random partner; the two-byte one
+    # into most (it runs on into the partner's random bytes before it wraps round)
+    assert found[1].score == fam.TRIALS
+    assert fam.TRIALS // 2 < found[0].score <= fam.TRIALS
+    assert [fam.kind(f.founder) for f in found] == ["stack push", "block copy"]
+    # with no tolerance for edits each distinct program is its own family
+    exact = fam.families(programs, "z80", 128, distance=0)
+    assert [(f.count, f.variants) for f in exact] == [(6, 1), (4, 1), (3, 1),
+                                                      (2, 1), (2, 1)]  # fmt: skip
+
+
+def test_copies_and_kind_of_non_replicators():
+    from complife.z80 import families as fam
+
+    halt = bytes([0x76]) * 16
+    assert fam.copies(halt, "z80", 128) == 0
+    assert fam.kind(halt) == "other"
+    # a block copy that stops after 8 bytes leaves half the partner random
+    short = bytes.fromhex("210000 111000 010800 EDB0 76 00000000")
+    assert fam.copies(short, "z80", 128) == 0
+    assert fam.copies(BLOCK_COPY, "z80", 128) == fam.TRIALS
+    assert fam.kind(bytes.fromhex("C5") * 16, "i8080") == "stack push"
+
+
+def test_families_cli_and_first_seen(tmp_path, capsys):
+    from complife.z80.cli import save_checkpoint
+
+    programs, _ = _hand_made_soup()
+    soup = Z80Soup(Z80SoupConfig(width=len(programs), height=2, max_pairs=4))
+    folder = tmp_path / "run"
+    (folder / "checkpoints").mkdir(parents=True)
+    # batch 10: the block copy only; batch 20: the whole hand-made soup
+    soup.programs[:] = np.frombuffer(BLOCK_COPY, np.uint8)
+    soup.batch = 10
+    save_checkpoint(folder, soup)
+    soup.programs[:] = 0x76
+    soup.programs[: len(programs)] = programs
+    soup.batch = 20
+    save_checkpoint(folder, soup)
+    assert main(["z80", "families", str(folder), "--members", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].endswith(f"{2 * len(programs)} programs after 20 batches")
+    assert out[1].startswith("family 1: 22 programs (50.0 %), 1 variants, other")
+    assert "first seen 20" in out[1] and "copies into 0/8" in out[1]
+    assert out[3].startswith("family 2: 11 programs")
+    assert "stack push, copies into" in out[3] and "first seen 20" in out[3]
+    assert out[4] == f"        6  {TWO_BYTE.hex().upper()}  {mnemonics(TWO_BYTE)}"
+    assert out[5].startswith(f"        3  {_shift(TWO_BYTE).hex().upper()}  PUSH BC")
+    assert "block copy" in out[6] and "first seen 10" in out[6]
+    assert main(["z80", "families", str(tmp_path / "nothing")]) == 2
+    assert main(["z80", "families", str(folder), "--distance", "16"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "does not exist; give a run folder or .npz file" in err[0]
+    assert "expected a distance of 0 to 15 edits" in err[1]

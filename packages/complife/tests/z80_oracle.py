@@ -132,6 +132,16 @@ def compare(tape: bytes, mode: str, steps: int, registers=None) -> str | None:
     st = core.new_state()
     core.reset(st, mode_index, 0)
     oracle = Oracle(bytearray(tape), mode)
+    try:
+        return _compare(tape, mode, steps, registers, mode_index, mine, st, oracle)
+    finally:
+        # The machine holds the oracle's bound methods as callbacks where the
+        # garbage collector cannot see them: drop the cycle by hand, or every tape
+        # leaks its machine (about 120 KiB).
+        oracle.machine = None
+
+
+def _compare(tape, mode, steps, registers, mode_index, mine, st, oracle):
     names = oracle.registers()
     for name, value in (registers or {}).items():
         if name == "wz":

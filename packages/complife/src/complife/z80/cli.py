@@ -3,8 +3,9 @@
 ::
 
     complife z80 run --out runs/z80 --batches 2000 --seed 1
-    complifez80disasm3321100006082B562B5ED510F976
+    complife z80 disasm 3321100006082B562B5ED510F976
     complife z80 top runs/z80/checkpoints/0000002000.npz
+    complife z80 families runs/z80
     complife z80 longtape --out runs/i8080-long --epochs 500 --seed 1
 
 ``longtape`` runs the 8080 long-tape soup (:mod:`complife.z80.longtape`) into its
@@ -16,9 +17,10 @@ mnemonics).
 A run folder holds ``config.json``, ``metrics.csv`` (one row per report),
 ``checkpoints/NNNNNNNNNN.npz`` (the soup after that many batches), ``soup.png``
 (the grid as 4x4 tiles, at the last report) and ``top_programs.txt`` (most common
-programs as mnemonics). ``--resume`` continues from the newest checkpoint and gives
-the same soups as a run that was never stopped; nothing is overwritten without
-``--force``.
+programs and families of programs as mnemonics, :mod:`complife.z80.families`).
+``families`` lists a run's families with the first checkpoint that holds each.
+``--resume`` continues from the newest checkpoint and gives the same soups as a run
+that was never stopped; nothing is overwritten without ``--force``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import numpy as np
 from complife.checkpoint import write_atomic
 from complife.languages.z80 import palette
 from complife.metrics import measure
+from complife.z80 import families as fam
 from complife.z80.disasm import disassemble, mnemonics
 from complife.z80.soup import Z80Soup, Z80SoupConfig, most_common, tiles
 
@@ -71,8 +74,32 @@ def add_parser(commands) -> None:
     dis.add_argument("program", metavar="HEX", help="program bytes in hex")
     dis.add_argument("--mode", default="z80", help="z80 or i8080 [z80]")
     top = sub.add_parser("top", help="most common programs of a checkpoint")
-    top.add_argument("checkpoint", metavar="FILE", help=".npz checkpoint")
+    top.add_argument(
+        "checkpoint", metavar="PATH", help=".npz checkpoint or run folder (newest)"
+    )
     top.add_argument("--top", type=int, default=10, help="programs listed [10]")
+    families = sub.add_parser(
+        "families",
+        help="families of programs of a run (edit-distance groups) as mnemonics",
+        description="Families of a Z80 soup (complife.z80.families): founders in "
+        "order of count, each with every program within --distance edits; whether "
+        "the founder copies itself into random partners; the first checkpoint "
+        "holding a member.",
+    )
+    families.add_argument(
+        "path", metavar="PATH", help="run folder (newest checkpoint) or .npz file"
+    )
+    families.add_argument(
+        "--distance", type=int, default=fam.DISTANCE,
+        help=f"edits to a founder [{fam.DISTANCE}]",
+    )  # fmt: skip
+    families.add_argument(
+        "--top", type=int, default=fam.MAX_FAMILIES,
+        help=f"families listed [{fam.MAX_FAMILIES}]",
+    )  # fmt: skip
+    families.add_argument(
+        "--members", type=int, default=3, help="members shown per family [3]"
+    )
     _add_longtape(sub)
 
 
@@ -115,6 +142,8 @@ def main(args: dict) -> int:
         return _disasm(args["program"], args["mode"])
     if action == "top":
         return _top(args["checkpoint"], args["top"])
+    if action == "families":
+        return _families(**args)
     if action == "longtape":
         return longtape(**args)
     return run(**args)
@@ -132,11 +161,50 @@ def _disasm(text: str, mode: str) -> int:
     return 0
 
 
+def _checkpoint_of(path: str) -> Path:
+    """``path`` if a file, else the newest checkpoint of the run folder ``path``."""
+    given = Path(path)
+    if given.is_dir():
+        found = sorted((given / "checkpoints").glob("*.npz"))
+        if not found:
+            raise ValueError(
+                f"{given} holds no checkpoints/*.npz; give a z80 run folder or a "
+                "checkpoint file"
+            )
+        return found[-1]
+    if not given.is_file():
+        raise ValueError(f"{given} does not exist; give a run folder or .npz file")
+    return given
+
+
 def _top(path: str, top: int) -> int:
-    with np.load(path) as f:
+    with np.load(_checkpoint_of(path)) as f:
         programs, mode = f["programs"], str(f["mode"])
     for program, count in most_common(programs, top):
         print(f"{count:7d}  {program.hex().upper()}  {mnemonics(program, mode)}")
+    return 0
+
+
+def _families(path: str, distance: int, top: int, members: int) -> int:
+    if not 0 <= distance < 16 or top < 1 or members < 0:
+        raise ValueError(
+            f"--distance {distance} --top {top} --members {members}: expected a "
+            "distance of 0 to 15 edits, at least 1 family, 0 or more members"
+        )
+    checkpoint = _checkpoint_of(path)
+    folder = checkpoint.parent.parent
+    config = folder / "config.json"
+    settings = json.loads(config.read_text()) if config.exists() else {}
+    with np.load(checkpoint) as f:
+        programs, mode, batch = f["programs"], str(f["mode"]), int(f["batch"])
+    found = fam.families(
+        programs, mode, settings.get("steps", 128), settings.get("seed", 0),
+        distance, top,
+    )  # fmt: skip
+    fam.first_seen(folder, found, distance)
+    print(f"{checkpoint}: {programs.shape[0]} programs after {batch} batches")
+    for line in fam.lines(found, programs.shape[0], mode, members):
+        print(line)
     return 0
 
 
@@ -270,6 +338,10 @@ def _write_pictures(folder: Path, soup: Z80Soup, colours: np.ndarray) -> None:
     for program, count in most_common(soup.programs, 20):
         text = mnemonics(program, soup.config.mode)
         lines.append(f"{count:7d}  {program.hex().upper()}  {text}")
+    c = soup.config
+    found = fam.families(soup.programs, c.mode, c.steps, c.seed)
+    lines += ["", f"families (within {fam.DISTANCE} edits of a founder):"]
+    lines += fam.lines(found, soup.programs.shape[0], c.mode)
     write_atomic(folder / "top_programs.txt", ("\n".join(lines) + "\n").encode())
 
 
