@@ -599,3 +599,25 @@ def test_a_folder_let_go_can_be_held_again(tmp_path):
     second.lock()  # the with block let go of the first hold
     second.unlock()
     second.unlock()  # a no-op when not held
+
+
+def test_a_run_killed_while_it_started_can_start_again(tmp_path):
+    from complife.cli import main
+    from complife.runfolder import RunFolder, RunFolderError
+
+    # What create() leaves when killed before config.json is written.
+    folder = tmp_path / "run"
+    (folder / "checkpoints").mkdir(parents=True)
+    (folder / ".lock").write_text("pid 1")
+    (folder / ".config.json.abc123.tmp").write_text("{")
+    RunFolder(folder).check_new(force=False)
+    assert main(["run", "--lang", "bff", "--num", "64", "--max-epochs", "2",
+                 "--disable-output", "--out", str(folder)]) == 0  # fmt: skip
+    assert (folder / "config.json").exists()
+
+    # Anything else in it still makes it someone else's folder.
+    other = tmp_path / "other"
+    (other / "checkpoints").mkdir(parents=True)
+    (other / "checkpoints" / "0000000000.dat").write_bytes(b"")
+    with pytest.raises(RunFolderError, match=r"holds no config\.json"):
+        RunFolder(other).check_new(force=False)

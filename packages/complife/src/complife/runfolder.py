@@ -217,7 +217,7 @@ class RunFolder:
         """Refuse to start a run over an existing one unless ``force``, and refuse
         any folder that is not a run folder. Changes nothing."""
         check_folder_path(self.path, "--out")
-        if not self.path.exists() or not any(self.path.iterdir()):
+        if not self.path.exists() or self._only_unfinished_start():
             return
         if not self.config_path.exists():
             raise RunFolderError(
@@ -229,6 +229,20 @@ class RunFolder:
                 f"run folder {self.path} already exists; pass --force to overwrite it, "
                 "--resume to continue it, or choose another --out"
             )
+
+    def _only_unfinished_start(self) -> bool:
+        """True for an empty folder, or one that holds only what :meth:`create`
+        makes before config.json (the lock file, an empty checkpoints folder, a
+        temporary file of an atomic write): a run killed while it started."""
+        for entry in self.path.iterdir():
+            if entry.name == LOCK_FILE or (
+                entry.name.startswith(".config.json.") and entry.name.endswith(".tmp")
+            ):
+                continue
+            if entry == self.checkpoint_dir and not any(entry.iterdir()):
+                continue
+            return False
+        return True
 
     def lock(self) -> None:
         """Hold the folder for this process until it exits, so that two runs never
