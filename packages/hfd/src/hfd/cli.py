@@ -35,8 +35,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     from hfd.training.trainer import prepare_run, train_stage1, train_stage2
 
     config = load_config(args.config)
-    prepare_run(args.out, args.config, resume=args.resume, force=args.force)
     stages = {"1": ["1"], "2": ["2"], "all": ["1", "2"]}[args.stage]
+    stage1_weights = args.out / "stage1" / "model.safetensors"
+    if stages == ["2"] and (args.force or not stage1_weights.is_file()):
+        raise ValueError(
+            f"--stage 2 needs stage 1's weights {stage1_weights}, which "
+            + ("--force would delete" if args.force else "do not exist")
+            + "; train stage 1 first (--stage 1 or all)"
+        )
+    prepare_run(args.out, args.config, resume=args.resume, force=args.force)
     with _progress_bar() as bar:
         for stage in stages:
             task = bar.add_task(f"stage {stage}", total=None, metrics="")
@@ -51,17 +58,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_out_folder(folder: Path) -> None:
+    if not folder.is_dir():
+        raise FileNotFoundError(f"folder {folder} does not exist; create it first")
+
+
 def cmd_compress(args: argparse.Namespace) -> int:
     from hfd import codec
     from hfd.evaluation.report import load_image
     from hfd.training.checkpoint import atomic_write_bytes
     from hfd.training.trainer import load_stage1
 
-    model = load_stage1(args.model)
     if len(args.images) > 1:
+        _check_out_folder(args.out)
         targets = [args.out / (Path(i).stem + ".hfd") for i in args.images]
     else:
+        _check_out_folder(args.out.parent)
         targets = [args.out]
+    model = load_stage1(args.model)
     for image, target in zip(args.images, targets, strict=True):
         if target.exists() and not args.force:
             raise FileExistsError(f"{target} exists; pass --force to overwrite it")
@@ -76,13 +90,15 @@ def cmd_compress(args: argparse.Namespace) -> int:
 def cmd_decompress(args: argparse.Namespace) -> int:
     from hfd import codec
     from hfd.diffusion.patches import decode_patches
-    from hfd.evaluation.report import save_png
+    from hfd.evaluation.report import image_format, save_image
     from hfd.training.trainer import load_stage1, load_stage2
 
     if args.out.exists() and not args.force:
         raise FileExistsError(f"{args.out} exists; pass --force to overwrite it")
     if not args.file.is_file():
         raise FileNotFoundError(f"{args.file} not found; pass an .hfd file")
+    _check_out_folder(args.out.parent)
+    image_format(args.out)  # refuse an unknown extension before decoding
     model = load_stage1(args.model)
     x = codec.decompress(model, args.file.read_bytes())
     if args.decoder == "score":
@@ -90,7 +106,7 @@ def cmd_decompress(args: argparse.Namespace) -> int:
         x = decode_patches(
             decoder, x, args.steps, args.seed, patch=args.patch, group=args.group
         )
-    save_png(x, args.out)
+    save_image(x, args.out)
     print(f"{args.file} -> {args.out} ({args.decoder} decoder)")
     return 0
 
@@ -127,6 +143,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f"{r['ms_ssim']:9.4f}  {r['fd']:.4g}"
         )
     print(f"FD is {result['fd_label']}; plots and results.json in {args.out}")
+    if any(r["ms_ssim"] != r["ms_ssim"] for r in result["rows"]):
+        print(f"MS-SSIM nan (null in results.json): {result['notes']}")
     return 0
 
 
@@ -157,9 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(func=cmd_compress)
 
-    p = sub.add_parser("decompress", help=".hfd file to PNG", formatter_class=fmt)
+    p = sub.add_parser("decompress", help=".hfd file to an image", formatter_class=fmt)
     p.add_argument("file", type=Path)
-    p.add_argument("-o", "--out", type=Path, required=True, help="PNG to write")
+    p.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        required=True,
+        help="image to write, in the format its extension names (.png, .jpg, ...)",
+    )
     p.add_argument("-m", "--model", type=Path, required=True, help="run folder")
     p.add_argument(
         "--decoder",
@@ -201,6 +225,13 @@ def _sampling_options(p: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.threads < 1:
+        print(
+            f"hfd: error: --threads {args.threads} must be at least 1 "
+            "(1 is the default on shared machines)",
+            file=sys.stderr,
+        )
+        return 2
     torch.set_num_threads(args.threads)
     try:
         return args.func(args)

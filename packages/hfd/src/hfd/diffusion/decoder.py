@@ -36,7 +36,7 @@ class DecoderConfig:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"decoder kind {self.kind!r} is not one of {KINDS}")
-        if self.shift <= 0:
+        if not self.shift > 0 or self.shift == float("inf"):
             raise ValueError(f"schedule shift must be positive, got {self.shift}")
 
 

@@ -15,22 +15,77 @@ from hfd import codec
 from hfd.diffusion.patches import decode_patches
 from hfd.evaluation.features import extract_features, patches
 from hfd.evaluation.frechet import frechet_distance_features
-from hfd.evaluation.metrics import bits_per_pixel, ms_ssim, psnr
+from hfd.evaluation.metrics import MS_SSIM_MIN_SIDE, bits_per_pixel, ms_ssim, psnr
 from hfd.training.checkpoint import atomic_write_bytes
 from hfd.training.trainer import load_stage1, load_stage2
 
+# Two stride-2 3x3 convolutions must leave at least 2x2 values for a std.
+MIN_FD_PATCH = 16
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".ppm", ".bmp", ".tif", ".tiff")
 
 
 def load_image(path: Path) -> torch.Tensor:
-    """An image file as (1, 3, H, W) in [0, 1] (grey and RGBA become RGB)."""
-    with Image.open(path) as image:
-        array = np.asarray(image.convert("RGB"))
+    """An image file as (1, 3, H, W) in [0, 1].
+
+    8-bit RGB is used as is; greyscale is copied to the three channels; 16-bit
+    greyscale (PIL modes ``I;16*`` and ``I``, as 16-bit PNGs open) keeps its top
+    8 bits (``>> 8``); an alpha channel (RGBA, LA, palettes with transparency) is
+    dropped, not composited; palettes are expanded. Other modes are refused.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"image {path} not found; pass an image file")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            mode = image.mode
+            if mode.startswith("I;16") or mode == "I":
+                grey = np.asarray(image).astype(np.int64)
+                if grey.min() < 0 or grey.max() > 65535:
+                    raise ValueError(
+                        f"image {path} has {mode} values outside 0..65535; "
+                        "save it as 8- or 16-bit PNG"
+                    )
+                array = np.repeat((grey >> 8).astype(np.uint8)[..., None], 3, axis=2)
+            elif mode in ("RGB", "RGBA", "RGBX", "L", "LA", "P", "PA", "1", "CMYK"):
+                array = np.asarray(image.convert("RGB"))
+            else:
+                raise ValueError(
+                    f"image {path} has PIL mode {mode!r}; expected 8-bit grey/RGB(A) "
+                    "or 16-bit grey: convert it to an 8-bit PNG"
+                )
+    except (OSError, SyntaxError, Image.DecompressionBombError) as error:
+        # UnidentifiedImageError and truncated-data errors are OSErrors.
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(
+            f"image {path} cannot be read ({reason}); pass a complete PNG/JPEG file"
+        ) from None
     return torch.from_numpy(array.copy()).permute(2, 0, 1)[None].float() / 255
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     return (x[0].permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy()
+
+
+def image_format(path: Path) -> str:
+    """PIL's format for ``path``'s extension (``.png``, ``.jpg``, ...)."""
+    suffix = Path(path).suffix.lower()
+    formats = Image.registered_extensions()
+    if suffix not in formats or formats[suffix] not in Image.SAVE:
+        raise ValueError(
+            f"cannot tell an image format from {Path(path).name!r}; end the output "
+            "name with .png (lossless) or another image extension such as .jpg"
+        )
+    return formats[suffix]
+
+
+def save_image(x: torch.Tensor, path: Path) -> None:
+    """``x`` in the format its extension names (PNG for ``.png``), atomically."""
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8(x)).save(buffer, format=image_format(path))
+    atomic_write_bytes(Path(path), buffer.getvalue())
 
 
 def save_png(x: torch.Tensor, path: Path) -> None:
@@ -39,6 +94,17 @@ def save_png(x: torch.Tensor, path: Path) -> None:
     buffer = io.BytesIO()
     Image.fromarray(to_uint8(x)).save(buffer, format="PNG")
     atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def _json_safe(value):
+    """NaN/inf become null: bare NaN is not JSON."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def evaluate_folder(
@@ -56,6 +122,11 @@ def evaluate_folder(
     """Evaluate every image of ``folder`` with every run; writes ``out``."""
     folder, out = Path(folder), Path(out)
     images = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if fd_patch < MIN_FD_PATCH:
+        raise ValueError(
+            f"--fd-patch {fd_patch} is too small; the feature network needs patches "
+            f"of at least {MIN_FD_PATCH} px"
+        )
     if not images:
         raise ValueError(
             f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}; pass a folder of "
@@ -126,9 +197,15 @@ def evaluate_folder(
         "fd_label": f"{features.label} ({fd_patch}px patches)",
         "steps": steps,
         "rows": rows,
+        "notes": (
+            "null means undefined: MS-SSIM needs both image sides of at least "
+            f"{MS_SSIM_MIN_SIDE} px (5 scales of an 11-px window); PSNR of an "
+            "exact reconstruction is infinite"
+        ),
     }
     atomic_write_bytes(
-        out / "results.json", json.dumps(result, indent=2, allow_nan=True).encode()
+        out / "results.json",
+        json.dumps(_json_safe(result), indent=2, allow_nan=False).encode(),
     )
     plot_curves(result, out)
     return result

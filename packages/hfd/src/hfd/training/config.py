@@ -15,13 +15,14 @@ Example (``configs/rate-low.toml``)::
     steps = 1500
 """
 
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from hfd.autoencoder.model import Stage1Config
 from hfd.diffusion.decoder import DecoderConfig
-from hfd.training.data import TRAIN_PHOTOS
+from hfd.training.data import TRAIN_PHOTOS, check_photo_name
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,18 @@ class TrainSettings:
     lmbda: float = 0.01
 
     def __post_init__(self) -> None:
+        for name in ("steps", "batch", "crop", "checkpoint_every", "seed"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"{name} must be an integer, got {value!r}")
+        for name in ("lr", "lmbda"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ValueError(f"{name} must be a number, got {value!r}")
+            if not math.isfinite(value) or value <= 0:
+                raise ValueError(
+                    f"{name} must be a positive finite number, got {value!r}"
+                )
         for name in ("steps", "batch", "crop", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(
@@ -46,10 +59,6 @@ class TrainSettings:
         if self.crop % 64:
             raise ValueError(
                 f"crop={self.crop} must be a multiple of 64 (stage 1's total stride)"
-            )
-        if self.lr <= 0 or self.lmbda <= 0:
-            raise ValueError(
-                f"lr and lmbda must be positive, got {self.lr}, {self.lmbda}"
             )
 
 
@@ -95,6 +104,8 @@ def parse_config(table: dict) -> RatePointConfig:
     if "channels" in s2:
         s2["channels"] = tuple(s2["channels"])
     photos = tuple(table.get("data", {}).get("photos", TRAIN_PHOTOS))
+    for name in photos:
+        check_photo_name(name)
     return RatePointConfig(
         _build(Stage1Config, s1, "stage1"),
         _build(TrainSettings, s1_train, "stage1.train"),
@@ -108,5 +119,21 @@ def load_config(path: str | Path) -> RatePointConfig:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"config {path} does not exist; see configs/*.toml")
-    with path.open("rb") as f:
-        return parse_config(tomllib.load(f))
+    data = path.read_bytes()
+    if not data.strip():
+        raise ValueError(f"config {path} is empty; see configs/rate-low.toml")
+    try:
+        table = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"config {path} is not UTF-8 text ({error.reason} at byte "
+            f"{error.start}); pass a TOML file such as configs/rate-low.toml"
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(
+            f"config {path} is not valid TOML: {error}; see configs/rate-low.toml"
+        ) from None
+    try:
+        return parse_config(table)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"config {path}: {error}") from None

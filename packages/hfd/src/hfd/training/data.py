@@ -12,16 +12,22 @@ TRAIN_PHOTOS = ("astronaut", "rocket", "hubble_deep_field", "retina")
 EVAL_PHOTOS = ("coffee", "chelsea")
 
 
-def load_photo(name: str) -> np.ndarray:
-    """A bundled photo as uint8 (H, W, 3)."""
+def check_photo_name(name: str):
+    """The loader of a bundled scikit-image photo, or a one-line error."""
     from skimage import data
 
-    loader = getattr(data, name, None)
-    if loader is None or not callable(loader):
+    loader = getattr(data, name, None) if isinstance(name, str) else None
+    if loader is None or not callable(loader) or name.startswith("_"):
         raise ValueError(
             f"unknown scikit-image photo {name!r}; use one of "
             f"{TRAIN_PHOTOS + EVAL_PHOTOS}"
         )
+    return loader
+
+
+def load_photo(name: str) -> np.ndarray:
+    """A bundled photo as uint8 (H, W, 3)."""
+    loader = check_photo_name(name)
     image = np.asarray(loader())
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)

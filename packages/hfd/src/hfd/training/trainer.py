@@ -7,7 +7,8 @@ Stage 2 keeps stage 1 frozen and trains the score decoder on pairs
 (section 3). A run folder holds::
 
     config.toml                 copy of the rate point's config
-    stage1/checkpoint.pt        model, optimiser, step and every RNG state
+    stage1/checkpoint.pt        model, optimiser, step and every RNG state,
+                                behind a SHA-256 of those bytes (checked on resume)
     stage1/log.jsonl            one line of metrics per logged step
     stage1/model.safetensors    final weights with integer tables (after update())
     stage2/...                  the same for the decoder
@@ -27,7 +28,12 @@ import torch
 from hfd.autoencoder.model import Stage1Autoencoder, Stage1Config
 from hfd.codec import reconstruct
 from hfd.diffusion.decoder import DecoderConfig, ScoreDecoder
-from hfd.training.checkpoint import atomic_torch_save, load_weights, save_weights
+from hfd.training.checkpoint import (
+    atomic_torch_save,
+    load_checkpoint,
+    load_weights,
+    save_weights,
+)
 from hfd.training.config import RatePointConfig, TrainSettings, load_config
 from hfd.training.data import PhotoCrops
 
@@ -35,13 +41,18 @@ Progress = Callable[[int, int, dict], None]
 LOG_EVERY = 10
 
 
-class RunFolderError(RuntimeError):
+class RunFolderError(ValueError):
     """The run folder exists and neither resume nor force was asked for."""
 
 
 def prepare_run(out: Path, config_path: Path, resume: bool, force: bool) -> None:
     """Create ``out`` with a copy of the config, or check it for resuming."""
     out, config_path = Path(out), Path(config_path)
+    if resume and force:
+        raise RunFolderError(
+            "--resume and --force contradict each other (continue the run, or "
+            "delete it and start again); pass one of them"
+        )
     load_config(config_path)  # fail on a bad config before touching the folder
     saved = out / "config.toml"
     if out.exists() and any(out.iterdir()):
@@ -79,7 +90,7 @@ def _loop(
     optimizer = torch.optim.Adam(module.parameters(), lr=settings.lr)
     step = 0
     if checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
+        state = load_checkpoint(checkpoint)
         module.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"])
