@@ -6,6 +6,7 @@ import torch
 from pytorch_msssim import ms_ssim as reference_ms_ssim
 
 from magvit2.compression import (
+    DamagedStreamError,
     compress,
     decode_tokens,
     decompress,
@@ -15,6 +16,7 @@ from magvit2.compression import (
     psnr,
 )
 from magvit2.compression.metrics import ms_ssim_images, ms_ssim_setting
+from magvit2.compression.token_coder import HEADER
 from magvit2.tokenizer import TokenizerConfig, VideoTokenizer
 
 
@@ -37,7 +39,8 @@ def test_random_tokens_cost_about_their_bits():
 def test_repetitive_tokens_compress():
     tokens = np.full((3, 8, 8), 613)
     tokens[1:] = tokens[0]  # a static clip
-    assert len(encode_tokens(tokens, 10)) < 0.15 * 3 * 8 * 8 * 10 / 8
+    payload = len(encode_tokens(tokens, 10)) - HEADER.size  # 20-byte header
+    assert payload < 0.15 * 3 * 8 * 8 * 10 / 8
 
 
 def test_bad_streams_and_tokens():
@@ -45,6 +48,26 @@ def test_bad_streams_and_tokens():
         decode_tokens(b"hello world, not tokens")
     with pytest.raises(ValueError, match=r"expected 0\.\.15"):
         encode_tokens(np.full((1, 2, 2), 16), 4)
+
+
+def test_truncated_damaged_and_concatenated_streams_are_refused():
+    rng = np.random.default_rng(5)
+    stream = encode_tokens(rng.integers(0, 1024, size=(2, 4, 4)), 10)
+    assert len(stream) > 60 and stream[4] == 2  # version 2: length + CRC-32
+    damaged = bytearray(stream)
+    damaged[50:53] = bytes(b ^ 0xFF for b in damaged[50:53])
+    old = bytearray(stream)
+    old[4] = 1
+    cases = {
+        "payload has": stream[:40],
+        "shorter than the 20-byte header": stream[:12],
+        "CRC-32": bytes(damaged),
+        "trailing bytes": stream + stream,
+        "version 1": bytes(old),
+    }
+    for message, bad in cases.items():
+        with pytest.raises(DamagedStreamError, match=message):
+            decode_tokens(bad)
 
 
 def test_psnr_closed_form():

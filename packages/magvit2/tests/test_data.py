@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from magvit2.data import VTEST_PATH, FolderDataset, make_batch, vtest_clips
-from magvit2.data.folder import to_square
+from magvit2.data.folder import read_image, to_square
 from magvit2.data.moving_digits import digit_images, moving_digits_clip
 from magvit2.data.photos import photo, photo_pan_clip
 
@@ -91,3 +91,30 @@ def test_vtest_clips():
         pytest.skip(f"no video reader: {error}")
     assert clips.shape == (2, 3, 5, 32, 32)
     assert not np.array_equal(clips[0, :, 0], clips[0, :, 4])
+
+
+def test_read_image_modes(tmp_path):
+    rng = np.random.default_rng(7)
+    deep = rng.integers(0, 65536, size=(5, 6), dtype=np.uint16)
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode in ("I;16", "I")
+    expected = np.repeat((deep >> 8).astype(np.uint8)[..., None], 3, axis=-1)
+    assert np.array_equal(read_image(tmp_path / "deep.png"), expected)
+    rgba = rng.integers(0, 256, size=(5, 6, 4), dtype=np.uint8)
+    Image.fromarray(rgba).save(tmp_path / "rgba.png")
+    assert np.array_equal(read_image(tmp_path / "rgba.png"), rgba[..., :3])
+    grey = rng.integers(0, 256, size=(5, 6), dtype=np.uint8)
+    Image.fromarray(grey).save(tmp_path / "grey.png")
+    assert np.array_equal(read_image(tmp_path / "grey.png"), np.dstack([grey] * 3))
+
+
+def test_read_image_refuses_non_images(tmp_path):
+    (tmp_path / "text.png").write_text("not an image")
+    with pytest.raises(ValueError, match=r"text\.png is not a readable image"):
+        read_image(tmp_path / "text.png")
+    image = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    Image.fromarray(image).save(tmp_path / "full.png")
+    data = (tmp_path / "full.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"cut\.png is not a readable image"):
+        read_image(tmp_path / "cut.png")

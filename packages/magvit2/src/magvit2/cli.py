@@ -38,36 +38,68 @@ def _progress():
     )
 
 
+def _check_count(flag: str, value: int) -> None:
+    if value < 0:
+        raise ValueError(
+            f"{flag} {value}; expected 0 (the default) or a positive count"
+        )
+
+
 # -- train ------------------------------------------------------------------------
 def cmd_train(args) -> int:
     from magvit2.training import CHECKPOINT, Trainer, load_config
 
     out = Path(args.out)
+    if args.force and args.resume:
+        raise ValueError(
+            "--force (wipe the run folder) and --resume (continue it) contradict; "
+            "pass one of them"
+        )
+    _check_count("--steps", args.steps)
+    _check_count("--threads", args.threads)
+    # everything that can fail on the settings fails here, before the folder exists
     config = load_config(args.config)
+    torch.set_num_threads(args.threads or config.train.threads)
+    trainer = Trainer(config, out)
+    trainer.batch(0)
     has_checkpoint = (out / CHECKPOINT).exists()
-    if has_checkpoint and args.force:
+    # a folder with config.json but no checkpoint is a run killed before its first
+    # checkpoint: it restarts from step 0
+    is_run = has_checkpoint or (out / "config.json").exists()
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; pass a folder name")
+    if is_run and args.force:
         shutil.rmtree(out)
         has_checkpoint = False
     elif has_checkpoint and not args.resume:
-        raise SystemExit(
-            f"error: run folder {out} already has a checkpoint; pass --resume to "
+        raise ValueError(
+            f"run folder {out} already has a checkpoint; pass --resume to "
             "continue it or --force to start over"
         )
-    elif out.exists() and not has_checkpoint and any(out.iterdir()) and not args.force:
-        raise SystemExit(
-            f"error: {out} exists and is not a magvit2 run; pick another --out or "
-            "pass --force"
+    elif is_run and not has_checkpoint and not args.resume:
+        raise ValueError(
+            f"run folder {out} has no checkpoint yet (stopped before its first "
+            "one); pass --resume to start it again from step 0 or --force to wipe it"
         )
-    torch.set_num_threads(args.threads or config.train.threads)
-    trainer = Trainer(config, out)
+    elif not is_run and out.exists() and any(out.iterdir()) and not args.force:
+        raise ValueError(
+            f"{out} exists and is not a magvit2 run; pick another --out or pass --force"
+        )
+    until = args.steps or config.train.steps
     if has_checkpoint:
         trainer.load()
+        if trainer.step > until:
+            raise ValueError(
+                f"run {out} is at step {trainer.step}, already past --steps "
+                f"{until}; pass a larger --steps"
+            )
         print(f"resuming {out} from step {trainer.step}")
+    elif is_run:
+        print(f"{out} has no checkpoint yet; starting from step 0")
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / "config.json.tmp"
     tmp.write_text(json.dumps(config.to_dict(), indent=2))
     os.replace(tmp, out / "config.json")
-    until = args.steps or config.train.steps
     with _progress() as progress:
         task = progress.add_task("train", total=until, completed=trainer.step, info="")
 
@@ -143,20 +175,32 @@ def read_input(path: Path, frames: int | None, size: int | None) -> torch.Tensor
     -> (3, T, H, W) in [-1, 1]; cropped so the sides divide by the model's factor."""
     from magvit2.data.folder import read_image, read_video, to_square
 
+    _check_count("--frames", frames or 0)
+    _check_count("--size", size or 0)
     if not path.exists():
-        raise SystemExit(f"error: input {path} does not exist")
+        raise ValueError(f"input {path} does not exist")
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        raw = np.stack([read_image(p) for p in files])
+        if not files:
+            raise ValueError(f"folder {path} has no {sorted(IMAGE_SUFFIXES)} files")
+        images = [read_image(p) for p in files]
+        if len({image.shape for image in images}) > 1:
+            raise ValueError(f"the frames in {path} differ in size; expected one size")
+        raw = np.stack(images)
     elif path.suffix.lower() in IMAGE_SUFFIXES:
         raw = read_image(path)[None]
     elif path.suffix.lower() == ".npy":
-        raw = np.load(path)
+        try:
+            raw = np.load(path)
+        except (OSError, EOFError, ValueError) as error:
+            raise ValueError(
+                f"{path} is not a readable .npy array ({error})"
+            ) from error
     else:
         raw = read_video(path, frames)
     if raw.ndim != 4 or raw.shape[-1] != 3 or raw.dtype != np.uint8:
-        raise SystemExit(
-            f"error: {path} gives frames of shape {raw.shape} {raw.dtype}; expected "
+        raise ValueError(
+            f"{path} gives frames of shape {raw.shape} {raw.dtype}; expected "
             "(T, H, W, 3) uint8"
         )
     if frames:
@@ -175,11 +219,29 @@ def fit_to_model(video: torch.Tensor, model) -> torch.Tensor:
     h = video.shape[2] // cfg.spatial_factor * cfg.spatial_factor
     w = video.shape[3] // cfg.spatial_factor * cfg.spatial_factor
     if h == 0 or w == 0:
-        raise SystemExit(
-            f"error: frames of {video.shape[2]}x{video.shape[3]} are smaller than the "
-            f"model's factor {cfg.spatial_factor}"
+        raise ValueError(
+            f"frames of {video.shape[2]}x{video.shape[3]} are smaller than the "
+            f"model's factor {cfg.spatial_factor}; pass --size {4 * cfg.spatial_factor}"
+            " (or larger) to resize them"
         )
     return video[:, :t, :h, :w]
+
+
+def check_output(path: Path, force: bool) -> None:
+    """Refuse, before any work, an output that exists (without --force), whose
+    folder is missing, or whose name is not .npy, .png or an extension-less folder."""
+    if path.exists() and not force:
+        raise ValueError(f"{path} exists; pass --force to overwrite it")
+    if not path.parent.is_dir():
+        raise ValueError(
+            f"folder {path.parent} of output {path.name} does not exist; create it "
+            "first"
+        )
+    if path.suffix and path.suffix.lower() not in (".npy", ".png"):
+        raise ValueError(
+            f"output {path} ends in {path.suffix!r}; expected .png (one frame), .npy "
+            "or a folder name without an extension (one PNG per frame)"
+        )
 
 
 def write_output(path: Path, video: torch.Tensor) -> None:
@@ -189,11 +251,16 @@ def write_output(path: Path, video: torch.Tensor) -> None:
 
     frames = ((video.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 3, 0)
     frames = frames.numpy()
+    if path.suffix.lower() == ".png" and len(frames) > 1:
+        raise ValueError(
+            f"{len(frames)} frames do not fit in one .png ({path}); pass a .npy or "
+            "a folder name without an extension"
+        )
     if path.suffix.lower() == ".npy":
         tmp = path.with_name(path.name + ".tmp.npy")
         np.save(tmp, frames)
         os.replace(tmp, path)
-    elif path.suffix.lower() == ".png" and len(frames) == 1:
+    elif path.suffix.lower() == ".png":
         tmp = path.with_name(path.name + ".tmp.png")
         Image.fromarray(frames[0]).save(tmp)
         os.replace(tmp, path)
@@ -213,7 +280,12 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 def _refuse_overwrite(path: Path, force: bool) -> None:
     if path.exists() and not force:
-        raise SystemExit(f"error: {path} exists; pass --force to overwrite it")
+        raise ValueError(f"{path} exists; pass --force to overwrite it")
+    if not path.parent.is_dir():
+        raise ValueError(
+            f"folder {path.parent} of output {path.name} does not exist; create it "
+            "first"
+        )
 
 
 def cmd_tokenize(args) -> int:
@@ -233,13 +305,18 @@ def cmd_tokenize(args) -> int:
 
 
 def cmd_detokenize(args) -> int:
-    from magvit2.compression import decompress
+    from magvit2.compression import DamagedStreamError, decompress
     from magvit2.training import load_tokenizer
 
-    output = Path(args.output)
-    _refuse_overwrite(output, args.force)
+    output, source = Path(args.output), Path(args.input)
+    check_output(output, args.force)
+    if not source.is_file():
+        raise ValueError(f"token file {source} does not exist")
     model = load_tokenizer(args.checkpoint)
-    video = decompress(model, Path(args.input).read_bytes())
+    try:
+        video = decompress(model, source.read_bytes())
+    except DamagedStreamError as error:
+        raise ValueError(f"{source} is truncated/damaged: {error}") from error
     write_output(output, video)
     print(f"{output}: {video.shape[1]} frame(s) of {video.shape[2]}x{video.shape[3]}")
     return 0
@@ -269,6 +346,11 @@ def cmd_train_transformer(args) -> int:
 
     output = Path(args.output)
     _refuse_overwrite(output, args.force)
+    for flag in ("clips", "frames", "size", "steps", "width", "depth", "threads"):
+        if getattr(args, flag) < 1:
+            raise ValueError(
+                f"--{flag} {getattr(args, flag)}; expected a positive integer"
+            )
     torch.set_num_threads(args.threads)
     tokenizer = load_tokenizer(args.checkpoint)
     train_tokens = tokenize_clips(
@@ -313,9 +395,19 @@ def cmd_generate(args) -> int:
     from magvit2.transformer import MaskGIT, MaskGITConfig
 
     output = Path(args.output)
-    _refuse_overwrite(output, args.force)
+    check_output(output, args.force)
+    for flag in ("count", "steps"):
+        if getattr(args, flag) < 1:
+            raise ValueError(
+                f"--{flag} {getattr(args, flag)}; expected a positive integer"
+            )
     tokenizer = load_tokenizer(args.checkpoint)
     tensors, metadata = load_checkpoint(args.transformer)
+    if "maskgit" not in metadata.get("config", {}):
+        raise ValueError(
+            f"{args.transformer} is not a MaskGIT checkpoint; pass the file written "
+            "by `magvit2 train-transformer`"
+        )
     model = MaskGIT(MaskGITConfig(**metadata["config"]["maskgit"]))
     model.load_state_dict(
         {
@@ -393,7 +485,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--checkpoint", "-c", required=True)
     p.add_argument("input", help="token file from `magvit2 tokenize`")
-    p.add_argument("output", help=".png (one frame), .npy, or a folder for PNG frames")
+    p.add_argument(
+        "output",
+        help=".png (one frame), .npy, or a folder name without extension (PNG frames)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite output")
     p.set_defaults(func=cmd_detokenize)
 

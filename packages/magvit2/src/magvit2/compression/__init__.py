@@ -2,6 +2,7 @@
 
 from magvit2.compression.metrics import bits_per_pixel, ms_ssim, psnr
 from magvit2.compression.token_coder import (
+    DamagedStreamError,
     brotli_baseline_bytes,
     decode_tokens,
     encode_tokens,
@@ -9,6 +10,7 @@ from magvit2.compression.token_coder import (
 from magvit2.compression.video_codec import compress, decompress, evaluate
 
 __all__ = [
+    "DamagedStreamError",
     "bits_per_pixel",
     "brotli_baseline_bytes",
     "compress",

@@ -8,26 +8,34 @@ Krichevsky-Trofimov counts (start at 1/2, updated after each token). Encoder and
 decoder run the same model, so no probability table is sent. Bits of one token do not
 condition on each other, which lets the decoder decode a whole token per call.
 
-Stream layout: b"MV2T", version (u8), K (u8), t, h, w (u16 each), then the range
-coder's 32-bit words, little-endian.
+Stream layout (version 2): b"MV2T", version (u8), K (u8), t, h, w (u16 each), the
+payload length in bytes (u32) and the CRC-32 of the payload (u32), then the payload:
+the range coder's 32-bit words, little-endian. The decoder checks length and CRC
+before decoding, so a truncated, damaged or concatenated file is refused instead of
+decoding to garbage.
 """
 
 from __future__ import annotations
 
 import struct
+import zlib
 
 import brotli
 import constriction
 import numpy as np
 
 MAGIC = b"MV2T"
-VERSION = 1
-HEADER = struct.Struct("<4sBBHHH")
+VERSION = 2
+HEADER = struct.Struct("<4sBBHHHII")
 MIN_PROBABILITY = 1.0 / 4096
 # constriction's classes live in extension submodules, reached as attributes
 Bernoulli = constriction.stream.model.Bernoulli
 RangeEncoder = constriction.stream.queue.RangeEncoder
 RangeDecoder = constriction.stream.queue.RangeDecoder
+
+
+class DamagedStreamError(ValueError):
+    """A token stream whose header, length or checksum does not hold."""
 
 
 class _AdaptiveBits:
@@ -79,18 +87,49 @@ def encode_tokens(indices: np.ndarray, num_bits: int) -> bytes:
     encoder.encode(
         bits.reshape(-1), Bernoulli(perfect=False), probabilities.reshape(-1)
     )
-    words = encoder.get_compressed().astype("<u4")
-    return HEADER.pack(MAGIC, VERSION, num_bits, t, h, w) + words.tobytes()
+    payload = encoder.get_compressed().astype("<u4").tobytes()
+    header = HEADER.pack(
+        MAGIC, VERSION, num_bits, t, h, w, len(payload), zlib.crc32(payload)
+    )
+    return header + payload
+
+
+def check_stream(stream: bytes) -> tuple[int, int, int, int, bytes]:
+    """Validate header, payload length and CRC-32 -> (K, t, h, w, payload).
+
+    Raises DamagedStreamError naming what does not hold."""
+    if len(stream) < 5 or stream[:4] != MAGIC:
+        raise DamagedStreamError("not a magvit2 token stream (missing MV2T header)")
+    if stream[4] != VERSION:
+        raise DamagedStreamError(
+            f"token stream version {stream[4]}; expected {VERSION} (tokenize the "
+            "input again with this magvit2)"
+        )
+    if len(stream) < HEADER.size:
+        raise DamagedStreamError(
+            f"{len(stream)} bytes, shorter than the {HEADER.size}-byte header"
+        )
+    _, _, num_bits, t, h, w, length, crc = HEADER.unpack_from(stream)
+    payload = stream[HEADER.size :]
+    if len(payload) < length:
+        raise DamagedStreamError(
+            f"payload has {len(payload)} bytes; the header says {length}"
+        )
+    if len(payload) > length:
+        raise DamagedStreamError(
+            f"{len(payload) - length} trailing bytes after the {length}-byte payload"
+        )
+    if zlib.crc32(payload) != crc or length % 4:
+        raise DamagedStreamError("payload CRC-32 does not match the header")
+    if not 1 <= num_bits <= 32 or min(t, h, w) == 0:
+        raise DamagedStreamError(f"header gives K={num_bits}, grid {t}x{h}x{w}")
+    return num_bits, t, h, w, payload
 
 
 def decode_tokens(stream: bytes) -> tuple[np.ndarray, int]:
     """Bitstream bytes -> ((t, h, w) int64 token indices, K)."""
-    if len(stream) < HEADER.size or stream[:4] != MAGIC:
-        raise ValueError("not a magvit2 token stream (missing MV2T header)")
-    _, version, num_bits, t, h, w = HEADER.unpack_from(stream)
-    if version != VERSION:
-        raise ValueError(f"token stream version {version}; expected {VERSION}")
-    words = np.frombuffer(stream[HEADER.size :], dtype="<u4").astype(np.uint32)
+    num_bits, t, h, w, payload = check_stream(stream)
+    words = np.frombuffer(payload, dtype="<u4").astype(np.uint32)
     decoder = RangeDecoder(words)
     model = _AdaptiveBits(num_bits)
     bits = np.zeros((t, h, w, num_bits), dtype=np.int32)

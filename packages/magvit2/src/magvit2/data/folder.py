@@ -32,7 +32,35 @@ def to_square(frame: np.ndarray, size: int) -> np.ndarray:
 
 
 def read_image(path: Path) -> np.ndarray:
-    return np.asarray(Image.open(path).convert("RGB"))
+    """(H, W, 3) uint8 RGB of an image file.
+
+    Greyscale (L, 1) is repeated into three channels; palette images are expanded;
+    an alpha channel (RGBA, LA, transparent palettes) is dropped, not composited;
+    16-bit greyscale (I;16, I) keeps its 8 most significant bits (value >> 8),
+    where PIL's own convert("RGB") would clip nearly every pixel to white."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode.startswith("I"):
+                values = np.asarray(image).astype(np.int64)
+                if values.size and (values.min() < 0 or values.max() > 65535):
+                    raise ValueError(
+                        f"{path} has {image.mode} pixels in [{values.min()}, "
+                        f"{values.max()}]; expected 16-bit values 0..65535"
+                    )
+                grey = (values >> 8).astype(np.uint8)
+                return np.repeat(grey[..., None], 3, axis=-1)
+            if image.mode == "F":
+                raise ValueError(
+                    f"{path} has floating-point pixels (mode F); expected an 8- or "
+                    "16-bit image"
+                )
+            return np.asarray(image.convert("RGB"))
+    except (OSError, SyntaxError, Image.DecompressionBombError) as error:
+        raise ValueError(
+            f"{path} is not a readable image ({error}); expected a PNG, JPEG, BMP or "
+            "WebP file"
+        ) from error
 
 
 def read_video(path: Path, max_frames: int | None = None) -> np.ndarray:

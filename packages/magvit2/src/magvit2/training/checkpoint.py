@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from magvit2.tokenizer import TokenizerConfig, VideoTokenizer
@@ -47,6 +47,11 @@ def save_checkpoint(path: str | Path, tensors: dict, metadata: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     contiguous = {k: v.detach().contiguous() for k, v in tensors.items()}
     save_file(contiguous, str(tmp), metadata={"magvit2": json.dumps(metadata)})
+    # safetensors creates the file 0600; give it the mode of any other file (0644
+    # under the usual umask) so a shared run folder stays readable
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     os.replace(tmp, path)
 
 
@@ -55,16 +60,32 @@ def load_checkpoint(path: str | Path) -> tuple[dict, dict]:
     if not path.is_file():
         raise ValueError(f"checkpoint {path} does not exist; pass a .safetensors file")
     tensors = {}
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = json.loads(handle.metadata()["magvit2"])
-        for key in handle.keys():
-            tensors[key] = handle.get_tensor(key)
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            text = (handle.metadata() or {}).get("magvit2")
+            if text is None:
+                raise ValueError(
+                    f"{path} is not a magvit2 checkpoint (no 'magvit2' metadata); "
+                    "pass a checkpoint written by `magvit2 train`"
+                )
+            metadata = json.loads(text)
+            for key in handle.keys():
+                tensors[key] = handle.get_tensor(key)
+    except (SafetensorError, OSError, json.JSONDecodeError) as error:
+        raise ValueError(
+            f"{path} is truncated/damaged or not a .safetensors checkpoint: {error}"
+        ) from error
     return tensors, metadata
 
 
 def load_tokenizer(path: str | Path, use_ema: bool = True) -> VideoTokenizer:
     """Rebuild the tokenizer from a checkpoint (EMA weights by default)."""
     tensors, metadata = load_checkpoint(path)
+    if "model" not in metadata.get("config", {}):
+        raise ValueError(
+            f"{path} is not a tokenizer checkpoint (a MaskGIT one?); pass the "
+            "checkpoint.safetensors of a `magvit2 train` run"
+        )
     config = TokenizerConfig.from_dict(metadata["config"]["model"])
     model = VideoTokenizer(config)
     prefix = (

@@ -40,6 +40,14 @@ class DataConfig:
             raise ValueError(f"data source {self.source!r}; expected one of {SOURCES}")
         if self.source == "folder" and not self.path:
             raise ValueError("data source 'folder' needs path = '/a/folder' in [data]")
+        for name in ("frames", "size", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(
+                    f"{name}={getattr(self, name)} in [data]; expected a positive "
+                    "integer"
+                )
+        if self.num_clips < 0:
+            raise ValueError(f"num_clips={self.num_clips} in [data]; expected >= 0")
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,15 @@ class TrainConfig:
     log_every: int = 10
     threads: int = 1
 
+    def __post_init__(self):
+        for name in ("steps", "checkpoint_every", "log_every", "threads"):
+            minimum = 0 if name == "steps" else 1
+            if getattr(self, name) < minimum:
+                raise ValueError(
+                    f"{name}={getattr(self, name)} in [train]; expected an integer "
+                    f">= {minimum}"
+                )
+
 
 @dataclass(frozen=True)
 class Config:
@@ -94,6 +111,22 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self):
+        # the tokenizer takes 1 + t_factor * k frames with sides divisible by the
+        # spatial factor (Sec. 3.2); check here so a bad run fails before it starts
+        t_factor, s_factor = self.model.temporal_factor, self.model.spatial_factor
+        frames, size = self.data.frames, self.data.size
+        if (frames - 1) % t_factor:
+            raise ValueError(
+                f"frames={frames} in [data]; the model needs 1 + {t_factor}k frames "
+                f"(1, {1 + t_factor}, {1 + 2 * t_factor}, ...)"
+            )
+        if size % s_factor:
+            raise ValueError(
+                f"size={size} in [data]; the model needs a multiple of {s_factor} "
+                f"(e.g. {max(s_factor, size // s_factor * s_factor)})"
+            )
 
     @classmethod
     def from_dict(cls, data: dict) -> Config:
