@@ -1,10 +1,12 @@
 """The command line: run folders, --force and --resume, one-line errors (exit 2)
 before any file is touched, and the certificate of a trained classifier."""
 
+import hashlib
 import json
 import tomllib
 
 import pytest
+import torch
 
 from mlayer import checkpoint, tasks
 from mlayer.cli import main
@@ -49,7 +51,13 @@ def test_a_run_folder(tmp_path):
     ]
     for model in ("mlayer", "mlp"):
         files = sorted(p.name for p in (out / model).iterdir())
-        assert files == ["best.safetensors", "checkpoint.safetensors", "metrics.csv"]
+        assert files == [
+            "best.safetensors",
+            "best.safetensors.sha256",
+            "checkpoint.safetensors",
+            "checkpoint.safetensors.sha256",
+            "metrics.csv",
+        ]
         lines = (out / model / "metrics.csv").read_text().splitlines()
         assert lines[0].startswith("epoch,step,lr,train_loss") and len(lines) == 4
     results = json.loads((out / "results.json").read_text())
@@ -85,6 +93,16 @@ def test_force_only_overwrites_run_folders(tmp_path, capsys):
         (["--set", "mlayer.n=-1"], "mlayer.n must be at least 1"),
         (["--config", "nowhere.toml"], "config file nowhere.toml does not exist"),
         (["--threads", "0"], "--threads 0: expected 1 or more"),
+        (["--device", "banana"], "device = 'banana' is not a torch device"),
+        (["--device", "cuda:99"], "device = 'cuda:99'"),
+        (["--set", "mlayer.init_scale=-1"], "mlayer.init_scale = -1.0: expected"),
+        (["--set", "mlayer.init_scale=nan"], "mlayer.init_scale = nan: expected"),
+        (["--set", "mlayer.squarings=-3"], "mlayer.squarings = -3: expected 0"),
+        (["--set", "mlayer.train.activity=nan"], "activity = nan: expected a finite"),
+        (["--set", "mlp.train.lr=inf"], "mlp.train.lr = inf: expected a finite"),
+        (["--seed", "-1"], "--seed -1: expected 0 or more"),
+        (["--config", "."], "config file . is a folder"),
+        (["--force", "--resume"], "give one"),
     ],
 )
 def test_bad_input_is_one_line_and_touches_nothing(tmp_path, capsys, args, message):
@@ -93,6 +111,19 @@ def test_bad_input_is_one_line_and_touches_nothing(tmp_path, capsys, args, messa
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_unreadable_config_files_and_empty_splits(tmp_path, capsys):
+    binary = tmp_path / "bin.toml"
+    binary.write_bytes(b"seed = 1\n\xff\xfe\x00")
+    assert train(tmp_path / "a", "--config", str(binary)) == 2
+    err = capsys.readouterr().err
+    assert f"config file {binary} is not UTF-8" in err and err.count("\n") == 1
+    out = tmp_path / "b"
+    assert main(["train", "determinant", "--out", str(out), "--set", "data.train=0"])
+    err = capsys.readouterr().err
+    assert "data.train = 0: expected at least 1" in err and err.count("\n") == 1
+    assert not (tmp_path / "a").exists() and not out.exists()
 
 
 def test_missing_task_and_missing_data(tmp_path, capsys):
@@ -126,6 +157,43 @@ def test_interrupted_run_resumes(tmp_path, capsys, monkeypatch):
     # Resuming keeps the run's own settings.
     assert main(["train", "--out", str(out), "--resume", "--seed", "3"]) == 2
     assert "drop --seed" in capsys.readouterr().err
+
+
+def test_a_damaged_checkpoint_is_refused_on_resume(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert train(out) == 0
+    status = json.loads((out / "status.json").read_text())
+    status["mlayer"] = {"state": "interrupted"}
+    (out / "status.json").write_text(json.dumps(status))
+    path = out / "mlayer" / "checkpoint.safetensors"
+    data = bytearray(path.read_bytes())
+    offset = len(data) - 40  # inside the tensors, which safetensors does not check
+    data[offset : offset + 7] = bytes(b ^ 0xFF for b in data[offset : offset + 7])
+    path.write_bytes(bytes(data))
+    assert main(["train", "--out", str(out), "--resume", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path} does not match its SHA-256" in err and err.count("\n") == 1
+    assert "--force" in err
+
+
+def test_a_checkpoint_killed_between_its_two_writes_still_verifies(tmp_path):
+    model = checkpoint.MLayer(2, d=2, n=2, out_features=1)
+    path = tmp_path / "c.safetensors"
+    checkpoint.save(path, model)
+    old = path.read_bytes()
+    with torch.no_grad():
+        model.V.fill_(1.0)
+    checkpoint.save(path, model)
+    # The sidecar lists the new digest only, so the old bytes are refused ...
+    path.write_bytes(old)
+    with pytest.raises(checkpoint.CheckpointError, match="does not match"):
+        checkpoint.read(path)
+    # ... but a kill after the first sidecar write (old file, both digests) is fine.
+    digests = checkpoint.checksum_path(path).read_text()
+    checkpoint.checksum_path(path).write_text(
+        digests + hashlib.sha256(old).hexdigest() + "\n"
+    )
+    assert checkpoint.read(path).model_state()["V"].item() == 0.0
 
 
 def test_divergence_exits_1_and_says_why(tmp_path, capsys):
@@ -174,3 +242,17 @@ def test_settings_the_data_cannot_serve_are_refused_before_training(tmp_path, ca
     args = ["--set", "mlayer.d=4", "--set", "data.train=64", "--out", str(out)]
     assert main(["train", "determinant", *args]) == 2
     assert "mlayer.d must be 9, not 4" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--limit", "0"], "--limit 0: expected 1 or more"),
+        (["--limit", "-5"], "--limit -5: expected 1 or more"),
+        (["--samples", "-1"], "--samples -1: expected 0 or more"),
+    ],
+)
+def test_certify_refuses_bad_counts(tmp_path, capsys, flags, message):
+    assert main(["certify", str(tmp_path), *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

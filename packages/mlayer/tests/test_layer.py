@@ -194,3 +194,42 @@ def test_overflow_is_an_error_not_nan():
 def test_repr_names_the_shape():
     text = repr(MLayer(9, 9, 8, 1, projection=False, matrix_bias=False))
     assert "d=9, n=8" in text and "projection=False" in text
+
+
+@pytest.mark.parametrize("method", ["exact", "torch", "squaring"])
+def test_an_empty_batch_gives_an_empty_output(method):
+    layer = MLayer(4, d=3, n=5, out_features=2, expm=method)
+    y, activity = layer.forward_with_activity(torch.rand(0, 4))
+    assert y.shape == (0, 2) and activity.shape == (0,)
+    assert layer(torch.rand(3, 0, 4)).shape == (3, 0, 2)
+
+
+def test_a_mismatched_dtype_is_refused_with_the_fix():
+    layer = MLayer(4, d=3, n=5, out_features=2)
+    with pytest.raises(ValueError, match=r"torch\.float64 .* torch\.float32") as e:
+        layer(torch.rand(2, 4, dtype=torch.float64))
+    assert "x.float()" in str(e.value) and "layer.double()" in str(e.value)
+    assert layer.double()(torch.rand(2, 4, dtype=torch.float64)).dtype == torch.float64
+
+
+@pytest.mark.parametrize("scale", [-1.0, 0.0, float("nan"), float("inf")])
+def test_a_bad_init_scale_is_refused(scale):
+    with pytest.raises(ValueError, match="init_scale must be a finite number"):
+        MLayer(4, d=3, n=5, out_features=2, init_scale=scale)
+    with pytest.raises(ValueError, match="squarings must be an integer >= 0"):
+        MLayer(4, d=3, n=5, out_features=2, squarings=-3)
+
+
+@pytest.mark.parametrize("sizes", [(-1, 3, 3, 2), (4, 0, 3, 2), (4, 3, 3, -2)])
+def test_count_parameters_refuses_non_positive_sizes(sizes):
+    with pytest.raises(ValueError, match="must be a positive integer"):
+        count_parameters(*sizes)
+
+
+def test_the_readme_initialisers_are_exported():
+    import mlayer
+
+    layer = MLayer(1, d=1, n=6, out_features=1)
+    mlayer.init_rotations(layer)
+    mlayer.init_negative_diagonal(layer)
+    assert {"init_rotations", "init_negative_diagonal"} <= set(mlayer.__all__)

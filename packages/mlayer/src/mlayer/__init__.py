@@ -15,7 +15,12 @@ __version__ = "0.1.0"
 from mlayer.certify import certified_radius, lipschitz_bound
 from mlayer.checkpoint import load_model
 from mlayer.expm import ExpmOverflowError, expm, expm_squaring, matrix_exp
-from mlayer.layer import MLayer, count_parameters
+from mlayer.layer import (
+    MLayer,
+    count_parameters,
+    init_negative_diagonal,
+    init_rotations,
+)
 from mlayer.mlp import MLP
 
 __all__ = [
@@ -27,6 +32,8 @@ __all__ = [
     "count_parameters",
     "expm",
     "expm_squaring",
+    "init_negative_diagonal",
+    "init_rotations",
     "lipschitz_bound",
     "load_model",
     "matrix_exp",

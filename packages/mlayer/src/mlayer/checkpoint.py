@@ -5,10 +5,17 @@ Tensor names: ``model.<parameter>``, ``optimizer.<index>.<key>``, ``rng.shuffle`
 The metadata (strings) holds ``model`` (how to rebuild it: kind and arguments, so
 :func:`load_model` needs no config), ``param_groups`` and ``trainer`` (epoch, step,
 schedule), each as JSON. Files are written atomically.
+
+Each file has a sidecar ``<file>.sha256`` with the SHA-256 of its bytes, which
+:func:`read` checks, so a file damaged after it was written (bytes changed in the
+middle, where safetensors itself does not look) is refused rather than loaded. The
+sidecar is written *before* the file and lists the new and the previous digest, so
+a kill between the two writes leaves a pair that still verifies.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,7 +90,40 @@ def save(
         tensors["rng.shuffle"] = generator.get_state()
     if trainer is not None:
         metadata["trainer"] = json.dumps(trainer)
-    write_atomic(Path(path), save_bytes(tensors, metadata=metadata))
+    data = save_bytes(tensors, metadata=metadata)
+    path = Path(path)
+    previous = _digest(path) if path.is_file() else None
+    digests = [hashlib.sha256(data).hexdigest()] + ([previous] if previous else [])
+    write_atomic(checksum_path(path), ("\n".join(digests) + "\n").encode())
+    write_atomic(path, data)
+    write_atomic(checksum_path(path), (digests[0] + "\n").encode())
+
+
+def checksum_path(path: str | Path) -> Path:
+    """The sidecar holding the SHA-256 of checkpoint ``path``."""
+    path = Path(path)
+    return path.with_name(path.name + ".sha256")
+
+
+def _digest(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def verify(path: str | Path) -> None:
+    """Refuse a checkpoint whose bytes do not match its sidecar's SHA-256. A file
+    without a sidecar (copied alone, or written before sidecars) passes."""
+    path = Path(path)
+    sidecar = checksum_path(path)
+    if not sidecar.is_file():
+        return
+    expected = sidecar.read_text().split()
+    if _digest(path) not in expected:
+        raise CheckpointError(
+            f"{path} does not match its SHA-256 in {sidecar.name}: the file was "
+            "damaged after it was written; restore it from a copy, or start the run "
+            "again with --force"
+        )
 
 
 @dataclass
@@ -126,6 +166,7 @@ def read(path: str | Path) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    verify(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}

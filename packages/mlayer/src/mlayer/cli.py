@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     certify.add_argument("out", metavar="DIR", help="run folder")
     certify.add_argument(
-        "--limit", type=int, default=0, help="first N test examples only [all]"
+        "--limit", type=int, default=None, help="first N test examples only [all]"
     )
     certify.add_argument(
         "--samples",
@@ -182,6 +182,12 @@ def _resolve_config(args):
 
     given = [f for f in ("config", "seed", "data", "device") if getattr(args, f)]
     given += ["set"] if args.set else []
+    if args.resume and args.force:
+        raise ConfigError(
+            "--force starts the run folder afresh and --resume continues it; give one"
+        )
+    if args.seed is not None and args.seed < 0:
+        raise ConfigError(f"--seed {args.seed}: expected 0 or more")
     if args.resume:
         if not args.out:
             raise ConfigError("--resume needs --out DIR, the run folder to continue")
@@ -267,12 +273,18 @@ def certify(args) -> int:
     from mlayer import experiment, tasks
     from mlayer.runfolder import RunFolder
 
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit {args.limit}: expected 1 or more (omit it for all)")
+    if args.samples < 0:
+        raise ValueError(f"--samples {args.samples}: expected 0 or more")
+    if args.seed < 0:
+        raise ValueError(f"--seed {args.seed}: expected 0 or more")
     folder = RunFolder(args.out)
     config = folder.load_config()
     task = tasks.get(config.task)
     data = task.load(config)
     record = experiment.certify_run(
-        folder, task, data, args.limit, args.samples, args.seed
+        folder, task, data, args.limit or 0, args.samples, args.seed
     )
     radius = record["radius_of_correct"]
     check = record["check"]

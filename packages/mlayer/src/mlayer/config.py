@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,11 @@ class TrainConfig:
             if getattr(self, name) < 0:
                 raise ConfigError(
                     f"{where}.{name} = {getattr(self, name)}: expected 0 (off) or more"
+                )
+        for name in ("lr", "momentum", "decay", "activity", "plateau_factor"):
+            if not math.isfinite(getattr(self, name)):
+                raise ConfigError(
+                    f"{where}.{name} = {getattr(self, name)}: expected a finite number"
                 )
         if not self.lr > 0:
             raise ConfigError(f"{where}.lr = {self.lr}: expected a positive rate")
@@ -165,6 +171,19 @@ class Config:
         for name in ("d", "n"):
             if getattr(self.mlayer, name) < 1:
                 raise ConfigError(f"mlayer.{name} must be at least 1")
+        if self.mlayer.squarings < 0:
+            raise ConfigError(
+                f"mlayer.squarings = {self.mlayer.squarings}: expected 0 or more "
+                "(k of (I + M/2^k)^(2^k))"
+            )
+        scale = self.mlayer.init_scale
+        if not (math.isfinite(scale) and scale > 0):
+            raise ConfigError(
+                f"mlayer.init_scale = {scale}: expected a finite number above 0"
+            )
+        if self.seed < 0:
+            raise ConfigError(f"seed = {self.seed}: expected 0 or more")
+        check_device(self.device)
         if self.mlp.depth < 1 or any(w < 1 for w in self.mlp.hidden):
             raise ConfigError(
                 f"mlp: hidden = {self.mlp.hidden}, depth = {self.mlp.depth}: widths "
@@ -172,6 +191,39 @@ class Config:
             )
         self.mlayer.train.validate("mlayer.train")
         self.mlp.train.validate("mlp.train")
+
+
+def check_device(device: str) -> None:
+    """Refuse a device torch cannot parse or this machine does not have."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ConfigError(
+            f"device = {device!r} is not a torch device ({e}); use cpu, cuda or cuda:N"
+        ) from None
+    if parsed.type == "cpu":
+        return
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError(
+                f"device = {device!r}, but this torch ({torch.__version__}) sees no "
+                "CUDA device; use --device cpu"
+            )
+        if parsed.index is not None and parsed.index >= count:
+            raise ConfigError(
+                f"device = {device!r}, but only {count} CUDA device(s) exist; use "
+                f"cuda:0 to cuda:{count - 1}"
+            )
+        return
+    if parsed.type == "mps" and torch.backends.mps.is_available():
+        return
+    raise ConfigError(
+        f"device = {device!r} is not available here; use --device cpu"
+        + (" or cuda" if torch.cuda.is_available() else "")
+    )
 
 
 def _merge(obj, values: dict, where: str):
@@ -238,6 +290,18 @@ def read_toml(path: str | Path) -> dict:
             return tomllib.load(f)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"config file {path} is a folder; give a TOML file (mlayer config TASK "
+            "prints one)"
+        ) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text ({e.reason} at byte {e.start}); "
+            "give a TOML file"
+        ) from None
+    except OSError as e:
+        raise ConfigError(f"config file {path} cannot be read: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
 

@@ -198,6 +198,9 @@ def expm(M: torch.Tensor, *, check: bool = True) -> torch.Tensor:
     as inf or NaN, as from :func:`torch.linalg.matrix_exp`.
     """
     _check_square(M)
+    if M.numel() == 0:
+        # An empty batch: nothing to scale (aminmax refuses empty input).
+        return M.clone()
     dtype = M.dtype
     A = M.to(_compute_dtype(dtype))
     norms = _one_norms(A)

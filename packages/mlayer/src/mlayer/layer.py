@@ -41,6 +41,14 @@ def count_parameters(
 ) -> int:
     """Parameters of an M-layer: ``D d + d`` (U, u) + ``d n^2`` (T) + ``n^2`` (B)
     + ``n^2 h + h`` (S, V) (notes §1.1)."""
+    for name, value in (
+        ("in_features", in_features),
+        ("d", d),
+        ("n", n),
+        ("out_features", out_features),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
     total = d * n * n + n * n * out_features + out_features
     if projection:
         total += in_features * d + d
@@ -110,6 +118,21 @@ class MLayer(nn.Module):
             raise ValueError(f"expm={expm!r}: expected one of {', '.join(METHODS)}")
         if init not in INITS:
             raise ValueError(f"init={init!r}: expected one of {', '.join(INITS)}")
+        if (
+            isinstance(squarings, bool)
+            or not isinstance(squarings, int)
+            or squarings < 0
+        ):
+            raise ValueError(f"squarings must be an integer >= 0, got {squarings!r}")
+        if (
+            isinstance(init_scale, bool)
+            or not isinstance(init_scale, int | float)
+            or not math.isfinite(init_scale)
+            or init_scale <= 0
+        ):
+            raise ValueError(
+                f"init_scale must be a finite number above 0, got {init_scale!r}"
+            )
         self.in_features, self.out_features = in_features, out_features
         self.d, self.n = d, n
         self.expm, self.squarings, self.check = expm, squarings, check
@@ -217,6 +240,12 @@ class MLayer(nn.Module):
             raise ValueError(
                 f"MLayer expects inputs of shape (..., {self.in_features}), got "
                 f"{shape}{hint}"
+            )
+        if x.dtype != self.T.dtype:
+            raise ValueError(
+                f"MLayer input is {x.dtype} but the layer's weights are "
+                f"{self.T.dtype}; convert one: x.to({self.T.dtype}) (e.g. x.float()), "
+                f"or the layer with layer.to({x.dtype}) (e.g. layer.double())"
             )
         finite = torch.isfinite(x)
         if not bool(finite.all()):

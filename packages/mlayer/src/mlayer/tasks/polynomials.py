@@ -73,6 +73,11 @@ class MatrixFunction(Task):
         c = self.data_config(config)
         if c.size < 1:
             raise ValueError(f"data.size = {c.size}: expected a matrix size >= 1")
+        for split in ("train", "val", "test"):
+            if getattr(c, split) < 1:
+                raise ValueError(
+                    f"data.{split} = {getattr(c, split)}: expected at least 1 matrix"
+                )
         splits = {}
         # An independent stream per split: the training set does not depend on the
         # test set's size.
