@@ -119,7 +119,14 @@ def test_evaluate_and_transformer(run, tmp_path, capsys):
     assert main(["evaluate", "-c", checkpoint, "--frames", "5", "--size", "16",
                  "--clips", "2", "--json"]) == 0  # fmt: skip
     results = json.loads(capsys.readouterr().out)
-    assert set(results) == {"digits", "photos"}
+    import importlib.util
+
+    from magvit2.data import VTEST_PATH
+
+    # Real street clips join the held-out sets where opencv-doc and a reader are.
+    readable = importlib.util.find_spec("cv2") or importlib.util.find_spec("imageio")
+    street = {"street"} if VTEST_PATH.exists() and readable else set()
+    assert set(results) == {"digits", "photos"} | street
     assert 1 <= results["digits"]["codes_used"] <= results["digits"]["tokens"] == 64
     transformer = tmp_path / "maskgit.safetensors"
     assert main(["train-transformer", "-c", checkpoint, str(transformer),

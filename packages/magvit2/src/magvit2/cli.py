@@ -117,14 +117,23 @@ def cmd_train(args) -> int:
 
 # -- evaluate ---------------------------------------------------------------------
 def evaluation_sets(frames: int, size: int, clips: int, seed: int) -> dict:
-    """Held-out clips: unseen digits, and pans over the unseen coffee photo."""
-    from magvit2.data import make_batch
+    """Held-out clips: unseen digits, pans over the unseen coffee photo, and, where
+    Debian's opencv-doc is installed, real street video (vtest.avi, never trained
+    on)."""
+    from magvit2.data import VTEST_PATH, make_batch, vtest_clips
 
     sets = {}
     for name, source in (("digits", "moving_digits"), ("photos", "photo_pans")):
         rng = np.random.default_rng([seed, len(sets)])
         batch = make_batch(source, rng, clips, frames, size, "heldout")
         sets[name] = torch.from_numpy(batch)
+    if VTEST_PATH.exists():
+        try:
+            street = vtest_clips(frames, size, clips).astype(np.float32)
+        except ImportError:  # no video reader installed: skip the real clips
+            street = None
+        if street is not None:
+            sets["street"] = torch.from_numpy(np.ascontiguousarray(street))
     return sets
 
 
