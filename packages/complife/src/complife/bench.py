@@ -166,7 +166,10 @@ def profile(language: str, epoch: int = 100) -> dict:
     """Where one epoch's time goes, in CPU milliseconds on one thread (CPU time,
     not wall time, so that a busy machine changes it little): the shuffle, copying
     pairs in and out with mutation, the kernel's set-up (max_steps = 0) and its
-    steps, for the soup of seed SEED at ``epoch``."""
+    steps, for the soup of seed SEED at ``epoch``; and whole epochs as
+    ``Soup.advance`` runs them, without and (BFF family) with tracer tokens."""
+    from complife.tracer import TracedSoup
+
     numba.set_num_threads(1)
     soup = Soup(language, SIZE, SEED)
     soup.advance(epoch)
@@ -197,9 +200,21 @@ def profile(language: str, epoch: int = 100) -> dict:
             soup.programs, order, SIZE // 2, seed, threshold, kernel, MAX_STEPS, 1
         )
 
+    traced = None
+    if languages.get(language).family == "bff":
+        traced = TracedSoup(language, SIZE, SEED)
+        traced.advance(epoch)
+
     return {
         "language": language,
         "epoch": epoch,
+        "advance_ms": cpu_ms(lambda e: soup.advance(1)),
+        "traced_advance_ms": (
+            cpu_ms(lambda e: traced.advance(1)) if traced else float("nan")
+        ),
+        "distinct_tokens_ms": (
+            cpu_ms(lambda e: traced.distinct_tokens()) if traced else float("nan")
+        ),
         "shuffle_ms": cpu_ms(shuffle),
         "copy_mutate_ms": cpu_ms(copy_and_mutate),
         "kernel_setup_ms": cpu_ms(lambda e: _evaluate_all(tapes, 0, kernel)),
@@ -212,7 +227,8 @@ def profile(language: str, epoch: int = 100) -> dict:
 
 def _print_profile(rows) -> None:
     head = ["language (epoch)", "shuffle", "copy + mutate", "kernel set-up",
-            "kernel, all", "whole epoch", "one report", "ops per pair"]  # fmt: skip
+            "kernel, all", "whole epoch", "one report", "ops per pair",
+            "advance(1)", "advance(1), traced", "counting tokens"]  # fmt: skip
     print(f"CPU ms per epoch on one thread, 2**17 programs, seed {SEED}\n")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
@@ -222,6 +238,8 @@ def _print_profile(rows) -> None:
                     "epoch_ms", "report_ms"):  # fmt: skip
             cells.append(f"{r[key]:.1f}")
         cells.append(f"{r['ops_per_pair']:.0f}")
+        for key in ("advance_ms", "traced_advance_ms", "distinct_tokens_ms"):
+            cells.append(f"{r[key]:.1f}")
         print("| " + " | ".join(cells) + " |")
 
 
