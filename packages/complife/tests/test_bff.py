@@ -126,3 +126,84 @@ def test_palette_of_the_reference():
 def test_unknown_language_names_the_choices():
     with pytest.raises(ValueError, match="bff_noheads"):
         languages.get("bff_nohead")
+
+
+# Loops the kernel does not step through one byte at a time (bff._idle_loop,
+# bff._busy_loop): bodies of head moves only, and copy loops that may write over
+# their own code, with step limits that cut a pass short.
+LOOP_BODIES = [
+    "", "<", "{", "}", "{{", "{>", "}<}", "<,}", ".{>", ".<},", "<<,}>", "+", "-,",
+    "{+", ",}", ".}", "-}.", "{{{{{{{{",
+]  # fmt: skip
+
+
+@st.composite
+def loop_tapes(draw, name):
+    """A tape of random bytes with a few loops of such bodies, no-ops between."""
+    variant = next(v for v in bff.VARIANTS if v.name == name)
+    language = languages.get(name)
+    tape = bytearray(draw(st.binary(min_size=128, max_size=128)))
+    for _ in range(draw(st.integers(1, 3))):
+        body = draw(st.sampled_from(LOOP_BODIES))
+        gaps = draw(st.lists(st.integers(0, 4), min_size=len(body) + 1))
+        text = "[" + "".join(
+            "\x01" * gap + c for gap, c in zip(gaps, body + "]", strict=False)
+        )
+        code = bytes(b"\x01"[0] if c == "\x01" else language.parse(c)[0] for c in text)
+        # A byte of kind NOOP for the gaps (0x01 is a command in some variants).
+        noop = next(b for b in range(1, 256) if variant.kind_of(b) == bff.NOOP)
+        code = code.replace(b"\x01", bytes([noop]))
+        start = draw(st.integers(0, 128 - len(code)))
+        tape[start : start + len(code)] = code
+    return bytes(tape)
+
+
+@pytest.mark.parametrize("name", BFF_NAMES)
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_loops_match_twin(name, data):
+    tape = data.draw(loop_tapes(name))
+    max_steps = data.draw(
+        st.one_of(st.sampled_from([8192, 8191, 8190, 4097]), st.integers(1, 3000))
+    )
+    assert run_kernel(name, tape, max_steps) == run_twin(name, tape, max_steps)
+
+
+class TestLoops:
+    """Loops run to the step limit, whose op counts follow in closed form."""
+
+    def test_empty_loop_runs_to_the_limit(self):
+        # '+' makes tape[0] non-zero; then "[ab]" loops: each pass visits a, b, ']'
+        # (3 steps, 1 op). 8192 - 2 steps are left after '+' and '['.
+        tape = pad(b"+[ab]")
+        ops = 2 + (8192 - 2) // 3
+        assert run_kernel("bff_noheads", tape) == (ops, pad(b",[ab]"))
+        assert run_twin("bff_noheads", tape) == (ops, pad(b",[ab]"))
+
+    def test_cut_short_pass_counts_the_commands_it_reached(self):
+        # Passes of "}a<]" are 4 steps, 3 ops; head0 moves down to a non-zero byte
+        # each time (no byte is zero), so the loop never leaves.
+        tape = b"[}a<]" + b"+" * 123
+        for max_steps in (8192, 8193, 8194, 8195, 1000, 1001):
+            passes, rest = divmod(max_steps - 1, 4)
+            ops = 1 + 3 * passes + (rest >= 1) + (rest >= 3)
+            assert run_kernel("bff_noheads", tape, max_steps)[0] == ops
+            assert run_twin("bff_noheads", tape, max_steps)[0] == ops
+
+    def test_head_scan_stops_at_a_zero(self):
+        # "[>]" moves head0 right until it meets a zero byte at 100; the rest of the
+        # tape is no-ops.
+        tape = bytearray(b"a" * 128)
+        tape[0:3] = b"[>]"
+        tape[100] = 0
+        ops = 1 + 2 * 100
+        assert run_kernel("bff_noheads", bytes(tape)) == (ops, bytes(tape))
+        assert run_twin("bff_noheads", bytes(tape)) == (ops, bytes(tape))
+
+    def test_copy_loop_that_overwrites_its_own_code(self):
+        # ',' copies tape[head1 = 0] to head0, which '>' moves up: the second pass
+        # writes ',' over the loop's own '[' at 1, so its ']' has no match.
+        tape = bytearray(b"+[,>]" + bytes(123))
+        expected = (8, b",,,>]" + bytes(123))
+        assert run_kernel("bff_noheads", bytes(tape)) == expected
+        assert run_twin("bff_noheads", bytes(tape)) == expected

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from complife import Soup, languages
+from complife.pairing import FixedShuffle, Neighbours
 from complife.soup import mutation_threshold, run_epoch_py
 
 
@@ -137,3 +138,28 @@ def test_loading_a_checkpoint_of_a_reset_epoch_continues_the_trajectory(tmp_path
     path = write_checkpoint(tmp_path / "c.dat", part.checkpoint())
     resumed = _run_to(RunConfig(**config, load=str(path)), 49)
     assert np.array_equal(resumed.programs, whole.programs)
+
+
+@pytest.mark.parametrize(
+    "pairing", [None, FixedShuffle(), Neighbours.grid(32, 16)], ids=repr
+)
+@pytest.mark.parametrize("name", ["bff_noheads", "bff_noheads_4bit", "bff8", "bff"])
+@pytest.mark.parametrize("prob", [0.0, 1 / 4096, 0.01])
+def test_what_the_kernel_keeps_changes_nothing(name, prob, pairing):
+    # Soup.advance keeps each program's command masks from one epoch to the next
+    # (Language.kept_words); Soup.step forgets them at every call. Programs seeded
+    # with the paper's replicator copy brackets about, so the masks change a lot.
+    language = languages.get(name)
+    soups = []
+    for _ in range(2):
+        soup = Soup(name, 512, seed=11, mutation_prob=prob, pairing=pairing)
+        soup.programs[::3, :32] = np.frombuffer(
+            language.parse("[[{.>]-]" + "0" * 16 + "]-]>.{[["), dtype=np.uint8
+        )
+        soups.append(soup)
+    kept, forgetting = soups
+
+    ops = kept.advance(12).ops + kept.advance(4).ops
+    expected = sum(forgetting.step().ops for _ in range(16))
+    assert ops == expected
+    assert np.array_equal(kept.programs, forgetting.programs)

@@ -190,14 +190,30 @@ def profile(language: str, epoch: int = 100) -> dict:
     def shuffle(e):
         shuffle_into(run_seed, np.uint64(epoch + e), order, draws)
 
+    # What the kernel keeps about each program, carried from epoch to epoch as
+    # Soup.advance carries it.
+    kept = np.zeros((SIZE, languages.get(language).kept_words), dtype=np.uint64)
+    fresh = np.zeros(SIZE, dtype=np.uint8)
+
     def copy_and_mutate(e):
         seed = derive_seed(run_seed, np.uint64(epoch + e))
-        _run_epoch(soup.programs, order, 0, seed, threshold, kernel, MAX_STEPS, 1)
+        _run_epoch(
+            soup.programs, order, 0, seed, threshold, kernel, MAX_STEPS, 1, kept, fresh
+        )
 
     def epoch_run(e):
         seed = derive_seed(run_seed, np.uint64(epoch + e))
         _run_epoch(
-            soup.programs, order, SIZE // 2, seed, threshold, kernel, MAX_STEPS, 1
+            soup.programs,
+            order,
+            SIZE // 2,
+            seed,
+            threshold,
+            kernel,
+            MAX_STEPS,
+            1,
+            kept,
+            fresh,
         )
 
     traced = None
@@ -294,10 +310,20 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint, ops = transitioned(Path(work))
         for t in threads:
             end = 64 + AFTER_EPOCHS
-            seconds = our_run("bff_noheads_4bit", t, end, load=str(checkpoint))
+            # One report, after the last of the AFTER_EPOCHS epochs: both programs
+            # check --max_epochs only at a report, so with the default interval
+            # of 64 they would run on to epoch 128.
+            seconds = our_run(
+                "bff_noheads_4bit",
+                t,
+                end,
+                load=str(checkpoint),
+                print_interval=AFTER_EPOCHS,
+            )
             after[f"ours_{t}t"] = ops / seconds
             if args.reference:
                 ref_load = ["--load", str(checkpoint)]
+                ref_load += ["--print_interval", str(AFTER_EPOCHS)]
                 seconds = reference_run(
                     args.reference, "bff_noheads_4bit", t, ref_load, epochs=end
                 )

@@ -20,7 +20,14 @@ from numba.extending import intrinsic
 from complife import languages
 from complife import pairing as pairing_rules
 from complife.checkpoint import Checkpoint
-from complife.languages import EVALUATE_TYPE, SCRATCH_SIZE, Language
+from complife.languages import (
+    EVALUATE_TYPE,
+    KEPT_FLAG,
+    KEPT_WORD,
+    MAX_STEPS,
+    SCRATCH_SIZE,
+    Language,
+)
 from complife.pairing import shuffle_into
 from complife.rng import (
     MASK64,
@@ -31,8 +38,6 @@ from complife.rng import (
     splitmix64_py,
 )
 
-#: Steps per interaction in the soup, hard-coded in the reference kernel.
-MAX_STEPS = 8192
 #: Mutation probability is an integer numerator over 2**30 (spec §1.2).
 MUTATION_DENOMINATOR = 1 << 30
 DEFAULT_MUTATION_PROB = 1 / 4096
@@ -79,17 +84,22 @@ def prefetch(typingctx, array, row, column):
 
 @njit(inline="always")
 def _mutate(tape, n_programs, epoch_seed, pair, threshold):
-    """Replace byte i of pair ``pair``'s tape when its draw falls under the threshold.
+    """Replace byte i of pair ``pair``'s tape when its draw falls under the threshold;
+    return whether any byte was drawn.
 
     r = SplitMix64((N*seed(e) + k) * len(tape) + i); the byte becomes r & 0xFF when
     (r >> 8) & (2**30 - 1) < threshold. A replacement, not a flip: it may leave the
     byte as it was.
     """
     base = (np.uint64(n_programs) * epoch_seed + np.uint64(pair)) * np.uint64(tape.size)
+    drawn = False
+    # Branch-free, so that the compiler computes several draws at once.
     for i in range(tape.size):
         r = splitmix64(base + np.uint64(i))
-        if ((r >> _S8) & _LOW30) < threshold:
-            tape[i] = r & _LOW8
+        hit = ((r >> _S8) & _LOW30) < threshold
+        tape[i] = np.uint8(r & _LOW8) if hit else tape[i]
+        drawn |= hit
+    return drawn
 
 
 @njit(
@@ -102,31 +112,48 @@ def _mutate(tape, n_programs, epoch_seed, pair, threshold):
         EVALUATE_TYPE,
         types.int64,
         types.int64,
+        types.uint64[:, ::1],
+        types.uint8[::1],
     ),
     cache=True,
     parallel=True,
     nogil=True,
 )
 def _run_epoch(
-    programs, order, n_run, epoch_seed, threshold, evaluate, max_steps, n_chunks
+    programs,
+    order,
+    n_run,
+    epoch_seed,
+    threshold,
+    evaluate,
+    max_steps,
+    n_chunks,
+    kept,
+    fresh,
 ):
     """One epoch over all pair slots; returns the total op count.
 
     Pairs are independent (every program is in one slot), so chunks of slots run in
-    parallel with no shared writes; each chunk keeps one tape in cache.
+    parallel with no shared writes; each chunk keeps one tape in cache. ``kept`` is
+    what the kernel keeps about each program (``Language.kept_words`` columns, maybe
+    none) and ``fresh[i]`` says whether row i of it describes program i as it is.
     """
     n_programs, size = programs.shape
     n_pairs = n_programs // 2
+    words = kept.shape[1]
     total = 0
     for chunk in prange(n_chunks):
         tape = np.empty(2 * size, dtype=np.uint8)
         scratch = np.zeros(SCRATCH_SIZE, dtype=np.uint8)
+        scratch_words = scratch.view(np.uint64)
         ops = 0
         end = (chunk + 1) * n_pairs // n_chunks
         for k in range(chunk * n_pairs // n_chunks, end):
             if k + 2 < end:
                 prefetch(programs, order[2 * k + 4], 0)
                 prefetch(programs, order[2 * k + 5], 0)
+                prefetch(kept, order[2 * k + 4], 0)
+                prefetch(kept, order[2 * k + 5], 0)
             a = order[2 * k]
             b = order[2 * k + 1]
             # Byte loops, not slice copies: numba's slice assignment costs more
@@ -135,9 +162,25 @@ def _run_epoch(
                 tape[i] = programs[a, i]
             for i in range(size):
                 tape[size + i] = programs[b, i]
-            _mutate(tape, n_programs, epoch_seed, k, threshold)
-            if k < n_run:
+            drawn = _mutate(tape, n_programs, epoch_seed, k, threshold)
+            unchanged = np.uint8(0) if drawn else np.uint8(1)
+            for w in range(words):
+                scratch_words[KEPT_WORD + w] = kept[a, w]
+                scratch_words[KEPT_WORD + words + w] = kept[b, w]
+            scratch[KEPT_FLAG] = fresh[a] & fresh[b] & unchanged
+
+            # (Written without branches around the kernel call: numba's parfor
+            # pass fails on some branchy forms of this loop.)
+            run = k < n_run
+            if run:
                 ops += evaluate(tape, max_steps, scratch)
+            for w in range(words):
+                kept[a, w] = scratch_words[KEPT_WORD + w]
+                kept[b, w] = scratch_words[KEPT_WORD + words + w]
+            if words:
+                fresh[a] = np.uint8(run) | (fresh[a] & unchanged)
+                fresh[b] = np.uint8(run) | (fresh[b] & unchanged)
+
             for i in range(size):
                 programs[a, i] = tape[i]
             for i in range(size):
@@ -158,12 +201,25 @@ def _run_epoch(
         EVALUATE_TYPE,
         types.int64,
         types.int64,
+        types.uint64[:, ::1],
+        types.uint8[::1],
     ),
     cache=True,
     nogil=True,
 )
 def _run_well_mixed(
-    programs, order, draws, run_seed, first, epochs, threshold, evaluate, steps, chunks
+    programs,
+    order,
+    draws,
+    run_seed,
+    first,
+    epochs,
+    threshold,
+    evaluate,
+    steps,
+    chunks,
+    kept,
+    fresh,
 ):
     """Epochs ``first`` to ``first + epochs - 1`` of a well-mixed soup, with no
     Python between them; returns their total op count."""
@@ -173,7 +229,16 @@ def _run_well_mixed(
         shuffle_into(run_seed, np.uint64(epoch), order, draws)
         epoch_seed = derive_seed(run_seed, np.uint64(epoch))
         total += _run_epoch(
-            programs, order, n // 2, epoch_seed, threshold, evaluate, steps, chunks
+            programs,
+            order,
+            n // 2,
+            epoch_seed,
+            threshold,
+            evaluate,
+            steps,
+            chunks,
+            kept,
+            fresh,
         )
     return total
 
@@ -260,6 +325,8 @@ class Soup:
         self.reset_index = 1
         self._kernel = self.language.kernel
         self._draws = np.empty(0, dtype=np.uint64)
+        self._kept = np.zeros((0, self.language.kept_words), dtype=np.uint64)
+        self._fresh = np.zeros(0, dtype=np.uint8)
         self.order = np.arange(num_programs, dtype=np.int64)
         self.programs = np.zeros(
             (num_programs, self.language.program_size), dtype=np.uint8
@@ -327,9 +394,25 @@ class Soup:
         that a thread that finishes early takes another."""
         return min(self.num_programs // 2, 64 * get_num_threads())
 
+    def _kept_words(self, forget: bool):
+        """What the kernel keeps about each program between interactions, and
+        which rows are fresh. ``forget`` marks every row stale: the programs may
+        have been written since the last call (they are a public array)."""
+        shape = (self.num_programs, self.language.kept_words)
+        if self._kept.shape != shape:
+            self._kept = np.zeros(shape, dtype=np.uint64)
+            self._fresh = np.zeros(self.num_programs, dtype=np.uint8)
+        elif forget:
+            self._fresh[:] = 0
+        return self._kept, self._fresh
+
     def step(self) -> EpochResult:
         """Run one epoch and advance ``epoch``."""
+        return self._step(forget=True)
+
+    def _step(self, forget: bool) -> EpochResult:
         n_run = self.pair()
+        kept, fresh = self._kept_words(forget)
         ops = _run_epoch(
             self.programs,
             self.order,
@@ -339,6 +422,8 @@ class Soup:
             self._kernel,
             self.max_steps,
             self._chunks(),
+            kept,
+            fresh,
         )
         self.epoch += 1
         return EpochResult(int(ops), n_run)
@@ -347,12 +432,13 @@ class Soup:
         """Run ``epochs`` epochs; return their ops and pairs run. A well-mixed soup
         runs them in one compiled loop."""
         if not isinstance(self.pairing, pairing_rules.WellMixed):
-            results = [self.step() for _ in range(epochs)]
+            results = [self._step(forget=e == 0) for e in range(epochs)]
             return EpochResult(
                 sum(r.ops for r in results), sum(r.pairs_run for r in results)
             )
         if self._draws.size != self.num_programs:
             self._draws = np.empty(self.num_programs, dtype=np.uint64)
+        kept, fresh = self._kept_words(forget=True)
         ops = _run_well_mixed(
             self.programs,
             self.order,
@@ -364,6 +450,8 @@ class Soup:
             self._kernel,
             self.max_steps,
             self._chunks(),
+            kept,
+            fresh,
         )
         self.epoch += epochs
         return EpochResult(int(ops), epochs * (self.num_programs // 2))

@@ -24,6 +24,19 @@ from numba import types
 EVALUATE_SIGNATURE = types.int64(types.uint8[::1], types.int64, types.uint8[::1])
 EVALUATE_TYPE = types.FunctionType(EVALUATE_SIGNATURE)
 SCRATCH_SIZE = 256
+#: Steps per interaction in a soup: the reference hard-codes it in its kernels.
+MAX_STEPS = 8192
+#: A language may keep a few uint64 words about each program between interactions
+#: (BFF keeps where its commands are, so that it need not look again). For a pair,
+#: the engine puts program A's words at word KEPT_WORD of ``scratch.view(uint64)``
+#: and program B's right after them, and sets byte KEPT_FLAG of scratch to 1 when
+#: they describe the tape as it is (0: nothing kept, or a byte changed since, e.g.
+#: by mutation). The kernel reads them only under the flag, leaves the words of the
+#: tape it ends with in the same place, and never sets the flag itself, so a caller
+#: that keeps nothing (a zeroed scratch) is always right.
+KEPT_WORD = 24
+KEPT_FLAG = 191
+MAX_KEPT_WORDS = (SCRATCH_SIZE // 8 - KEPT_WORD) // 2
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,8 @@ class Language:
         palette: (256, 3) uint8 colour of each byte value in soup pictures (§8).
         text_styles: 256 rich style strings for the text form in a terminal.
         program_size: bytes per program; the pair tape holds two.
+        kept_words: uint64 words the kernel keeps about each program between
+            interactions (see :data:`KEPT_WORD`); 0 for none.
     """
 
     name: str
@@ -68,6 +83,7 @@ class Language:
     text_styles: tuple[str, ...]
     program_size: int = 64
     aliases: tuple[str, ...] = field(default=())
+    kept_words: int = 0
 
     @property
     def kernel(self):

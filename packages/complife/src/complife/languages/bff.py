@@ -19,10 +19,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
 from numba.cpython.unsafe.numbers import leading_zeros, trailing_zeros
+from numba.extending import intrinsic
 
-from complife.languages import Language, Step, excerpt, register
+from complife.languages import (
+    KEPT_FLAG,
+    KEPT_WORD,
+    Language,
+    Step,
+    excerpt,
+    register,
+)
 
 #: Command characters in the reference's ``BffOp`` order; a byte's *kind* is its
 #: index here, NULL and NOOP follow.
@@ -140,15 +150,51 @@ _ZERO = np.uint64(0)
 
 @njit(inline="always")
 def _masks(tape, kind, start):
-    """Bits of the commands and of the brackets among tape[start : start + 64]."""
+    """Bits of the commands, of the brackets and of the writing commands (``+-.,``)
+    among tape[start : start + 64]."""
     commands = _ZERO
     brackets = _ZERO
+    writes = _ZERO
     # Branch-free, so that random bytes cost no mispredictions.
     for i in range(64):
         k = kind[tape[start + i]]
         commands |= np.uint64(k < NULL) << np.uint64(i)
         brackets |= np.uint64(k <= LOOP_END) << np.uint64(i)
-    return commands, brackets
+        writes |= np.uint64((k >= PLUS) & (k <= COPY10)) << np.uint64(i)
+    return commands, brackets, writes
+
+
+@intrinsic
+def popcount(typingctx, word):
+    """Number of set bits of a uint64 (LLVM's ctpop)."""
+
+    def codegen(context, builder, signature, args):
+        function = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.IntType(64), [ir.IntType(64)]),
+            "llvm.ctpop.i64",
+        )
+        return builder.call(function, [args[0]])
+
+    return types.uint64(types.uint64), codegen
+
+
+@njit(inline="always")
+def _below(p):
+    """The two-word mask of the positions < p; 0 <= p <= 128."""
+    if p >= 128:
+        return ~_ZERO, ~_ZERO
+    if p >= 64:
+        return ~_ZERO, (_ONE << np.uint64(p - 64)) - _ONE
+    return (_ONE << np.uint64(p)) - _ONE, _ZERO
+
+
+@njit(inline="always")
+def _span(first, stop):
+    """The two-word mask of the positions first <= p < stop; 0 <= first <= 128."""
+    low_a, high_a = _below(first)
+    low_b, high_b = _below(stop)
+    return low_b & ~low_a, high_b & ~high_a
 
 
 @njit(inline="always")
@@ -214,6 +260,14 @@ def _match_backward(pc, low, high, tape, kind):
 
 
 @njit(inline="always")
+def _forget_matches(scratch):
+    """Mark every bracket's match unknown (two vector stores: cheaper than
+    visiting only the brackets)."""
+    for i in range(128):
+        scratch[i] = _UNKNOWN
+
+
+@njit(inline="always")
 def _set_bit(low, high, p, on):
     bit = _ONE << np.uint64(p & 63)
     if p < 64:
@@ -227,6 +281,172 @@ def _set_bit(low, high, p, on):
 def _retoken(tokens, i, value):
     """Token ``i`` with its value part (the low 8 bits) set to ``value``."""
     tokens[i] = (tokens[i] & ~_TOKEN_VALUE) | np.uint64(value)
+
+
+@njit(inline="always")
+def _idle_loop(
+    start, end, steps, max_steps, head0, head1, tape, kind, is_zero, low, high
+):
+    """Finish the loop whose ``]`` at ``end`` is jumping back to ``start``, when its
+    body (start, end) holds no bracket and no writing command (spec §2.1).
+
+    Such a body only moves heads over a tape that stays as it is, so each pass costs
+    ``end - start`` steps and the same ops, and only head0 decides when it stops.
+    Before a transition most of the soup's steps are spent in loops like these,
+    often with an empty body, until the step limit. ``low``, ``high`` are the command
+    mask. Returns (left the loop, steps, ops, head0, head1); when the step limit
+    ends the run inside it, the ops are those of the commands reached.
+    """
+    moves0 = 0
+    moves1 = 0
+    count = 0
+    p = _next_set(low, high, start + 1)
+    while p < end:
+        k = kind[tape[p]]
+        count += 1
+        if k == DEC0:
+            moves0 -= 1
+        elif k == INC0:
+            moves0 += 1
+        elif k == DEC1:
+            moves1 -= 1
+        elif k == INC1:
+            moves1 += 1
+        p = _next_set(low, high, p + 1)
+
+    length = end - start
+    left = max_steps - steps
+    ops = 0
+    if moves0 != 0:
+        # head0 returns to where it was within 128 passes; if no pass met a zero by
+        # then, none ever will.
+        for _ in range(128):
+            if left < length:
+                break
+            left -= length
+            ops += count + 1
+            head0 = (head0 + moves0) & 127
+            head1 += moves1
+            if is_zero[tape[head0]]:
+                return True, max_steps - left, ops, head0, head1
+
+    # The loop test no longer changes: whole passes until the step limit, then the
+    # commands of the last, cut-short pass.
+    ops += (left // length) * (count + 1)
+    span_low, span_high = _span(start + 1, start + 1 + left % length)
+    ops += np.int64(popcount(low & span_low)) + np.int64(popcount(high & span_high))
+    return False, max_steps, ops, head0, head1
+
+
+#: A busy loop's commands are listed in scratch[_BODY : _BODY + _MAX_BODY], between
+#: the bracket cache (0-127) and what the soup engine keeps (KEPT_FLAG on).
+_BODY = 128
+_MAX_BODY = KEPT_FLAG - _BODY
+
+
+# Compiled as a function of its own, not inlined: inside the interpreter it ran
+# slower (too few registers for both) and made each kernel compile 2-3 times longer.
+@njit(nogil=True)
+def _busy_loop(
+    start,
+    end,
+    steps,
+    max_steps,
+    head0,
+    head1,
+    tape,
+    kind,
+    is_zero,
+    selfmove,
+    scratch,
+    low,
+    high,
+    tokens,
+):
+    """Run the loop whose ``]`` at ``end`` is jumping back to ``start``, when its
+    body (start, end) holds no bracket but writes (spec §2.1); after a transition
+    nearly every step is spent in such a copy loop.
+
+    Every pass runs the same commands, so they are listed once and run without
+    crossing the no-op bytes between them; each whole pass costs ``end - start``
+    steps. Only whole passes are run here: the interpreter runs a last, cut-short
+    one. A write into [start, end] may change the loop's own code, so the pass
+    stops right after it and the interpreter goes on from there. ``low``, ``high``
+    are the command mask.
+
+    Returns (pc, steps, ops, head0, head1, and the two words of the
+    mask of written positions); the pc is that of the last byte run.
+    """
+    count = 0
+    p = _next_set(low, high, start + 1)
+    while p < end:
+        scratch[_BODY + count] = kind[tape[p]]
+        count += 1
+        p = _next_set(low, high, p + 1)
+
+    length = end - start
+    left = max_steps - steps
+    ops = 0
+    dirty_low = _ZERO
+    dirty_high = _ZERO
+    while left >= length:
+        for j in range(count):
+            k = scratch[_BODY + j]
+            head0 &= 127
+            head1 &= 127
+            written = -1
+            # Copies and head moves first: they are what copy loops are made of.
+            if k == COPY01:
+                tape[head1] = tape[head0]
+                written = head1
+                if tokens is not None:
+                    tokens[head1] = tokens[head0]
+            elif k == COPY10:
+                tape[head0] = tape[head1]
+                written = head0
+                if tokens is not None:
+                    tokens[head0] = tokens[head1]
+                if selfmove:
+                    head1 += 1
+            elif k == DEC0:
+                head0 -= 1
+            elif k == INC0:
+                head0 += 1
+            elif k == DEC1:
+                head1 -= 1
+            elif k == INC1:
+                head1 += 1
+            elif k == PLUS:
+                tape[head0] = (tape[head0] + 1) & 255
+                written = head0
+                if tokens is not None:
+                    _retoken(tokens, head0, tape[head0])
+            else:
+                tape[head0] = (tape[head0] - 1) & 255
+                written = head0
+                if tokens is not None:
+                    _retoken(tokens, head0, tape[head0])
+            if written >= 0:
+                bit = _ONE << np.uint64(written & 63)
+                dirty_low |= bit if written < 64 else _ZERO
+                dirty_high |= _ZERO if written < 64 else bit
+                if np.uint64(written - start) <= np.uint64(length):
+                    # The loop's code may have changed: hand back after command j,
+                    # at its place in the pass.
+                    at = _next_set(low, high, start + 1)
+                    for _ in range(j):
+                        at = _next_set(low, high, at + 1)
+                    steps = max_steps - left + (at - start)
+                    ops += j + 1
+                    return at, steps, ops, head0, head1, dirty_low, dirty_high
+        left -= length
+        ops += count + 1
+        head0 &= 127
+        if is_zero[tape[head0]]:
+            steps = max_steps - left
+            return end, steps, ops, head0, head1, dirty_low, dirty_high
+    steps = max_steps - left
+    return start, steps, ops, head0, head1, dirty_low, dirty_high
 
 
 @njit(inline="always")
@@ -255,8 +475,17 @@ def _run(
     compile time, so the untraced kernels are the same machine code as before.
     """
     n = 128
-    command_low, bracket_low = _masks(tape, kind, 0)
-    command_high, bracket_high = _masks(tape, kind, 64)
+    kept = scratch.view(np.uint64)
+    if scratch[KEPT_FLAG]:
+        command_low = kept[KEPT_WORD]
+        bracket_low = kept[KEPT_WORD + 1]
+        write_low = kept[KEPT_WORD + 2]
+        command_high = kept[KEPT_WORD + 3]
+        bracket_high = kept[KEPT_WORD + 4]
+        write_high = kept[KEPT_WORD + 5]
+    else:
+        command_low, bracket_low, write_low = _masks(tape, kind, 0)
+        command_high, bracket_high, write_high = _masks(tape, kind, 64)
     if heads_from_tape:
         head0 = np.int64(tape[0]) % n
         head1 = np.int64(tape[1]) % n
@@ -267,8 +496,7 @@ def _run(
         pc = 0
 
     # scratch[i] caches the match of the bracket at i (NO_MATCH when it has none).
-    for i in range(n):
-        scratch[i] = _UNKNOWN
+    _forget_matches(scratch)
     was = NOOP
     steps = 0
     ops = 0
@@ -305,6 +533,7 @@ def _run(
                     pc = np.int64(m)
         elif k == LOOP_END:
             if not is_zero[tape[head0]]:
+                end = pc
                 if jump8:
                     pc -= 8
                     if pc < 0:
@@ -319,6 +548,86 @@ def _run(
                     if m >= n:
                         break
                     pc = np.int64(m)
+                span_low, span_high = _span(pc + 1, end)
+                if (bracket_low & span_low) | (bracket_high & span_high):
+                    pass
+                elif (write_low & span_low) | (write_high & span_high):
+                    count = np.int64(popcount(command_low & span_low)) + np.int64(
+                        popcount(command_high & span_high)
+                    )
+                    if count <= _MAX_BODY:
+                        pc, steps, done, head0, head1, dirty_low, dirty_high = (
+                            _busy_loop(
+                                pc,
+                                end,
+                                steps,
+                                max_steps,
+                                head0,
+                                head1,
+                                tape,
+                                kind,
+                                is_zero,
+                                selfmove,
+                                scratch,
+                                command_low,
+                                command_high,
+                                tokens,
+                            )
+                        )
+                        ops += done
+                        if dirty_low | dirty_high:
+                            # Bring the masks up to date where it wrote.
+                            while dirty_low:
+                                i = np.int64(trailing_zeros(dirty_low))
+                                dirty_low &= dirty_low - _ONE
+                                c = kind[tape[i]]
+                                command_low, command_high = _set_bit(
+                                    command_low, command_high, i, c < NULL
+                                )
+                                bracket_low, bracket_high = _set_bit(
+                                    bracket_low, bracket_high, i, c <= LOOP_END
+                                )
+                                write_low, write_high = _set_bit(
+                                    write_low,
+                                    write_high,
+                                    i,
+                                    (c >= PLUS) & (c <= COPY10),
+                                )
+                            while dirty_high:
+                                i = 64 + np.int64(trailing_zeros(dirty_high))
+                                dirty_high &= dirty_high - _ONE
+                                c = kind[tape[i]]
+                                command_low, command_high = _set_bit(
+                                    command_low, command_high, i, c < NULL
+                                )
+                                bracket_low, bracket_high = _set_bit(
+                                    bracket_low, bracket_high, i, c <= LOOP_END
+                                )
+                                write_low, write_high = _set_bit(
+                                    write_low,
+                                    write_high,
+                                    i,
+                                    (c >= PLUS) & (c <= COPY10),
+                                )
+                            _forget_matches(scratch)
+                else:
+                    left, steps, done, head0, head1 = _idle_loop(
+                        pc,
+                        end,
+                        steps,
+                        max_steps,
+                        head0,
+                        head1,
+                        tape,
+                        kind,
+                        is_zero,
+                        command_low,
+                        command_high,
+                    )
+                    ops += done
+                    if not left:
+                        break
+                    pc = end
         elif k == PLUS:
             was = kind[tape[head0]]
             tape[head0] = (tape[head0] + 1) & 255
@@ -356,19 +665,28 @@ def _run(
 
         if written >= 0:
             c = kind[tape[written]]
-            if (c <= LOOP_END or was <= LOOP_END) and c != was:
-                # The bracket structure changed: forget every match found so far.
-                for i in range(n):
-                    scratch[i] = _UNKNOWN
             command_low, command_high = _set_bit(
                 command_low, command_high, written, c < NULL
             )
             bracket_low, bracket_high = _set_bit(
                 bracket_low, bracket_high, written, c <= LOOP_END
             )
+            write_low, write_high = _set_bit(
+                write_low, write_high, written, (c >= PLUS) & (c <= COPY10)
+            )
+            if (c <= LOOP_END or was <= LOOP_END) and c != was:
+                # The bracket structure changed: forget every match found so far.
+                _forget_matches(scratch)
         pc += 1
         if pc >= n:
             break
+
+    kept[KEPT_WORD] = command_low
+    kept[KEPT_WORD + 1] = bracket_low
+    kept[KEPT_WORD + 2] = write_low
+    kept[KEPT_WORD + 3] = command_high
+    kept[KEPT_WORD + 4] = bracket_high
+    kept[KEPT_WORD + 5] = write_high
     return ops
 
 
@@ -727,6 +1045,7 @@ def _language(variant: Variant) -> Language:
         format=make_format(variant),
         palette=palette(variant),
         text_styles=text_styles(variant),
+        kept_words=3,
     )
 
 
