@@ -37,6 +37,10 @@ MAX_STEPS = 8192
 KEPT_WORD = 24
 KEPT_FLAG = 191
 MAX_KEPT_WORDS = (SCRATCH_SIZE // 8 - KEPT_WORD) // 2
+# Kernels use the bytes below KEPT_FLAG as they like (BFF: its match cache and a
+# loop's command list), so the flag must sit below the kept words.
+if not KEPT_FLAG < 8 * KEPT_WORD <= SCRATCH_SIZE - 16:
+    raise AssertionError("scratch layout: KEPT_FLAG, KEPT_WORD and SCRATCH_SIZE clash")
 
 
 @dataclass(frozen=True)
