@@ -472,7 +472,7 @@ def _run(
     ``tokens``, when given, is the tape's 128 tracer tokens (paper Figs. 1-3,
     :mod:`complife.tracer`): a copy moves the token with the byte, ``+``/``-``
     change only its value part. Without them numba prunes every token line at
-    compile time, so the untraced kernels are the same machine code as before.
+    compile time, so the untraced kernels carry no trace of them.
     """
     n = 128
     kept = scratch.view(np.uint64)
