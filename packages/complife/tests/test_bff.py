@@ -207,3 +207,24 @@ class TestLoops:
         expected = (8, b",,,>]" + bytes(123))
         assert run_kernel("bff_noheads", bytes(tape)) == expected
         assert run_twin("bff_noheads", bytes(tape)) == expected
+
+    def test_copy_loop_that_turns_its_own_bracket_around(self):
+        # '<' takes head0 from 0 to the ']' at 127; the second pass's '.' copies
+        # that ']' over the loop's own '[' (head1 stays at 0). The bracket mask is
+        # as before, but the ']' at 127 has lost its match, which ends the run.
+        tape = b"[aa.<" + b"a" * 122 + b"]"
+        expected = (7, b"]" + tape[1:])
+        for max_steps in (8192, 258):
+            assert run_kernel("bff_noheads", tape, max_steps) == expected
+            assert run_twin("bff_noheads", tape, max_steps) == expected
+
+    def test_copy_loop_that_rewrites_its_code_with_the_same_commands(self):
+        # 4-bit BFF: eight '}' put head1 8 bytes above head0, then "[,>}]" copies
+        # tape[i + 8] to tape[i]. At i = 8 it copies bytes 0x16 0x1B 0x1D 0x1F 0x17
+        # over its own 0x06 0x0B 0x0D 0x0F 0x07: new bytes, the same commands.
+        code = bytes([0x06, 0x0B, 0x0D, 0x0F, 0x07])
+        same = bytes([0x16, 0x1B, 0x1D, 0x1F, 0x17])
+        tape = b"\x0f" * 8 + code + b"\x21" * 3 + same + b"\x21" * 107
+        result = run_kernel("bff_noheads_4bit", tape)
+        assert result == run_twin("bff_noheads_4bit", tape)
+        assert result[1][:5] == same

@@ -18,7 +18,12 @@ import pytest
 
 from complife.cli import main
 from complife.simulation import Simulation
-from complife.sweep.config import SweepConfigError, key_lines, parse_sweep
+from complife.sweep.config import (
+    SweepConfigError,
+    key_lines,
+    load_sweep,
+    parse_sweep,
+)
 from complife.sweep.execute import SweepError, run_sweep
 from complife.sweep.plots import transition_curve
 from complife.sweep.table import build_table, read_table, wilson_interval
@@ -212,6 +217,21 @@ def test_killed_sweep_resumes_to_the_same_table(tmp_path, small_config, uninterr
 
     assert main(["sweep", "run", str(small_config), "--out", str(out)]) == 0
     assert _table(out).equals(_table(uninterrupted))
+
+
+def test_stopped_sweep_leaves_the_table_of_its_finished_runs(
+    tmp_path, small_config, uninterrupted
+):
+    def stop(result):
+        raise KeyboardInterrupt
+
+    sweep = load_sweep(small_config)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(sweep, tmp_path, workers=1, on_result=stop)
+    rows = read_table(tmp_path / "results.parquet")
+    assert len(rows) == 1
+    first = read_table(uninterrupted / "results.parquet")[0]
+    assert rows[0] == first
 
 
 def test_plot_draws_the_figures(uninterrupted):

@@ -92,13 +92,19 @@ def _mutate(tape, n_programs, epoch_seed, pair, threshold):
     byte as it was.
     """
     base = (np.uint64(n_programs) * epoch_seed + np.uint64(pair)) * np.uint64(tape.size)
-    drawn = False
-    # Branch-free, so that the compiler computes several draws at once.
+    # First only whether any draw hits (3 % of pairs at the paper's rate): a loop
+    # with no stores, which the compiler vectorises; then the hits, drawn again.
+    # One branch-free loop that also stored was 1.8 times slower on AVX2.
+    lowest = _LOW30
     for i in range(tape.size):
-        r = splitmix64(base + np.uint64(i))
-        hit = ((r >> _S8) & _LOW30) < threshold
-        tape[i] = np.uint8(r & _LOW8) if hit else tape[i]
-        drawn |= hit
+        drawn_field = (splitmix64(base + np.uint64(i)) >> _S8) & _LOW30
+        lowest = min(lowest, drawn_field)
+    drawn = lowest < threshold
+    if drawn:
+        for i in range(tape.size):
+            r = splitmix64(base + np.uint64(i))
+            if ((r >> _S8) & _LOW30) < threshold:
+                tape[i] = np.uint8(r & _LOW8)
     return drawn
 
 

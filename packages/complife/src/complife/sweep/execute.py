@@ -302,7 +302,8 @@ def run_sweep(
     on_result: Callable[[RunResult], None] | None = None,
 ) -> list[RunResult]:
     """Run every run of ``sweep`` not finished yet in ``out``, then write the
-    results table ``out/results.parquet``; returns what happened to each run."""
+    results table ``out/results.parquet`` (also when stopped half way: then it
+    holds the finished runs); returns what happened to each run."""
     from complife.sweep.table import build_table, write_table
 
     out = Path(out).resolve()
@@ -316,17 +317,21 @@ def run_sweep(
     with _sweep_lock(out):
         todo = [spec for spec in sweep.runs if not _finished(out / spec.folder)]
         done = [RunResult(s.folder, "skipped") for s in sweep.runs if s not in todo]
-        if todo:
-            if ray_address is not None:
-                stream = _ray_results(todo, str(out), ray_address)
-            else:
-                count = min(workers or os.cpu_count() or 1, len(todo))
-                stream = _local_results(todo, str(out), count)
-            for result in stream:
-                results.append(result)
-                if on_result is not None:
-                    on_result(result)
-        write_table(build_table(sweep, out), out / RESULTS)
+        try:
+            if todo:
+                if ray_address is not None:
+                    stream = _ray_results(todo, str(out), ray_address)
+                else:
+                    count = min(workers or os.cpu_count() or 1, len(todo))
+                    stream = _local_results(todo, str(out), count)
+                for result in stream:
+                    results.append(result)
+                    if on_result is not None:
+                        on_result(result)
+        finally:
+            # A stopped sweep (Ctrl-C, an error) still leaves the table of the
+            # runs it finished, to read while the rest waits for a rerun.
+            write_table(build_table(sweep, out), out / RESULTS)
     return done + results
 
 
