@@ -219,6 +219,40 @@ def test_killed_sweep_resumes_to_the_same_table(tmp_path, small_config, uninterr
     assert _table(out).equals(_table(uninterrupted))
 
 
+def test_sigterm_stops_the_sweep_with_a_table_and_a_way_on(
+    tmp_path, small_config, uninterrupted
+):
+    out = tmp_path / "terminated"
+    command = [sys.executable, "-m", "complife", "sweep", "run", str(small_config),
+               "--out", str(out), "--workers", "1"]  # fmt: skip
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            states = [json.loads(p.read_text())["state"]
+                      for p in out.glob("runs/*/*/status.json")]  # fmt: skip
+            if "finished" in states:
+                break
+            assert process.poll() is None, "the sweep ended before it was stopped"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 130, err
+    assert "rerun the same command to resume" in err
+    rows = read_table(out / "results.parquet")
+    assert 0 < len(rows) < 6
+    whole = {
+        row["run_id"]: row for row in read_table(uninterrupted / "results.parquet")
+    }
+    assert all(row == whole[row["run_id"]] for row in rows)
+
+    assert main(["sweep", "run", str(small_config), "--out", str(out)]) == 0
+    assert _table(out).equals(_table(uninterrupted))
+
+
 def test_stopped_sweep_leaves_the_table_of_its_finished_runs(
     tmp_path, small_config, uninterrupted
 ):

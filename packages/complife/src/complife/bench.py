@@ -16,6 +16,9 @@ threads (both busy on a 2-core machine):
 - the time to first epoch on a cold numba cache, and peak memory, each in a fresh
   process.
 
+Each throughput is timed ``--repeat`` times (3), ours and the reference in turn,
+and the median kept: on a shared machine one timing can be 20-30 % off.
+
 ``--profile`` instead shows where one epoch's time goes (shuffle, copying pairs
 in and out with mutation, the kernel's set-up and its steps, a report), in CPU
 milliseconds on one thread: CPU time changes little on a busy machine.
@@ -31,11 +34,13 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import numba
@@ -99,6 +104,18 @@ def transitioned(workdir: Path) -> tuple[Path, int]:
     path = write_checkpoint(workdir / "0000000064.dat", soup.checkpoint())
     ops = soup.advance(AFTER_EPOCHS).ops
     return path, ops
+
+
+def _medians(repeat: int, ours, reference) -> tuple[float, float | None]:
+    """Median seconds of ``repeat`` calls of ``ours`` and of ``reference`` (None:
+    no reference), called in turn so that a slow spell of the machine falls on
+    both."""
+    mine, theirs = [], []
+    for _ in range(repeat):
+        mine.append(ours())
+        if reference:
+            theirs.append(reference())
+    return statistics.median(mine), statistics.median(theirs) if theirs else None
 
 
 def report_seconds(language: str) -> float:
@@ -270,6 +287,14 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("COMPLIFE_REFERENCE") or None,
         help="a cubff bin/main to measure beside ours [$COMPLIFE_REFERENCE]",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        metavar="N",
+        help="time each throughput N times, ours and the reference in turn, and "
+        "keep the median (shared machines are noisy) [3]",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the results here")
     parser.add_argument(
         "--profile",
@@ -277,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         help="only where an epoch's time goes (CPU time, one thread)",
     )
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error(f"--repeat {args.repeat}: expected at least 1")
 
     if args.profile:
         rows = [profile(language) for language in args.languages]
@@ -291,10 +318,14 @@ def main(argv: list[str] | None = None) -> int:
     for language in args.languages:
         row = {"language": language}
         for t in threads:
-            row[f"ours_{t}t"] = (EPOCHS + 1) / our_run(language, t)
+            ours, reference = _medians(
+                args.repeat,
+                partial(our_run, language, t),
+                args.reference and partial(reference_run, args.reference, language, t),
+            )
+            row[f"ours_{t}t"] = (EPOCHS + 1) / ours
             if args.reference:
-                seconds = reference_run(args.reference, language, t)
-                row[f"reference_{t}t"] = (EPOCHS + 1) / seconds
+                row[f"reference_{t}t"] = (EPOCHS + 1) / reference
         row["report_s"] = report_seconds(language)
         row["s_per_program_epoch"] = {
             str(size): seconds_per_program_epoch(language, size)
@@ -313,21 +344,31 @@ def main(argv: list[str] | None = None) -> int:
             # One report, after the last of the AFTER_EPOCHS epochs: both programs
             # check --max_epochs only at a report, so with the default interval
             # of 64 they would run on to epoch 128.
-            seconds = our_run(
-                "bff_noheads_4bit",
-                t,
-                end,
-                load=str(checkpoint),
-                print_interval=AFTER_EPOCHS,
+            ref_load = ["--load", str(checkpoint)]
+            ref_load += ["--print_interval", str(AFTER_EPOCHS)]
+            ours, reference = _medians(
+                args.repeat,
+                partial(
+                    our_run,
+                    "bff_noheads_4bit",
+                    t,
+                    end,
+                    load=str(checkpoint),
+                    print_interval=AFTER_EPOCHS,
+                ),
+                args.reference
+                and partial(
+                    reference_run,
+                    args.reference,
+                    "bff_noheads_4bit",
+                    t,
+                    ref_load,
+                    epochs=end,
+                ),
             )
-            after[f"ours_{t}t"] = ops / seconds
+            after[f"ours_{t}t"] = ops / ours
             if args.reference:
-                ref_load = ["--load", str(checkpoint)]
-                ref_load += ["--print_interval", str(AFTER_EPOCHS)]
-                seconds = reference_run(
-                    args.reference, "bff_noheads_4bit", t, ref_load, epochs=end
-                )
-                after[f"reference_{t}t"] = ops / seconds
+                after[f"reference_{t}t"] = ops / reference
 
     _print_markdown(rows, after, threads, bool(args.reference))
     if args.json:

@@ -324,10 +324,13 @@ def run_sweep(
                 else:
                     count = min(workers or os.cpu_count() or 1, len(todo))
                     stream = _local_results(todo, str(out), count)
-                for result in stream:
-                    results.append(result)
-                    if on_result is not None:
-                        on_result(result)
+                try:
+                    for result in stream:
+                        results.append(result)
+                        if on_result is not None:
+                            on_result(result)
+                finally:
+                    stream.close()  # stops the workers now, not at collection
         finally:
             # A stopped sweep (Ctrl-C, an error) still leaves the table of the
             # runs it finished, to read while the rest waits for a rerun.
