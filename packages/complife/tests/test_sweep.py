@@ -219,6 +219,29 @@ def test_killed_sweep_resumes_to_the_same_table(tmp_path, small_config, uninterr
     assert _table(out).equals(_table(uninterrupted))
 
 
+def test_a_second_signal_waits_until_the_table_is_written(
+    tmp_path, small_config, monkeypatch
+):
+    # A scheduler's second signal arrives while the stopped sweep writes its table.
+    import complife.sweep.table
+
+    write = complife.sweep.table.write_table
+
+    def write_under_fire(table, path):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)  # an undeferred signal would stop the sweep here
+        write(table, path)
+
+    def stop(result):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(complife.sweep.table, "write_table", write_under_fire)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(load_sweep(small_config), tmp_path, workers=1, on_result=stop)
+    assert len(read_table(tmp_path / "results.parquet")) == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_sigterm_stops_the_sweep_with_a_table_and_a_way_on(
     tmp_path, small_config, uninterrupted
 ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+from pathlib import Path
 
 
 def add_parser(commands) -> None:
@@ -59,6 +60,17 @@ def main(args: dict) -> int:
 
 
 def _run(config_path: str, out: str, workers: int | None, ray: str | None) -> int:
+    # SIGTERM (a job scheduler's stop, kill's default) stops the sweep as Ctrl-C
+    # does, from the first moment: workers end and the finished runs' table is
+    # written.
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return _run_sweep(config_path, out, workers, ray)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_sweep(config_path: str, out: str, workers: int | None, ray: str | None):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from complife.cli import EXIT_INTERRUPTED
@@ -87,19 +99,16 @@ def _run(config_path: str, out: str, workers: int | None, ray: str | None) -> in
             note = f"{result.folder.rsplit('/', 1)[-1]}: epoch {result.epoch}"
             progress.update(task, advance=1, last=note)
 
-        # SIGTERM (a job scheduler's stop, kill's default) stops the sweep as
-        # Ctrl-C does: workers end, the finished runs' table is written.
-        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             results = run_sweep(
                 sweep, out, workers=workers, ray_address=ray, on_result=done
             )
         except KeyboardInterrupt:
-            print(f"complife sweep: stopped; the finished runs are in {out}/{RESULTS}"
-                  f"; rerun the same command to resume", file=sys.stderr)  # fmt: skip
+            table = Path(out) / RESULTS
+            where = f"the finished runs are in {table}; " if table.exists() else ""
+            print(f"complife sweep: stopped; {where}rerun the same command to "
+                  "resume", file=sys.stderr)  # fmt: skip
             return EXIT_INTERRUPTED
-        finally:
-            signal.signal(signal.SIGTERM, previous)
         progress.update(task, completed=len(results))
     for result in failed:
         print(f"complife sweep: run {result.folder} failed:\n{result.error}",

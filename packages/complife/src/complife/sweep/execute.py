@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import threading
 import time
 import traceback
@@ -293,6 +294,29 @@ def _sweep_lock(out: Path):
         yield
 
 
+@contextlib.contextmanager
+def _stop_deferred():
+    """Hold Ctrl-C and SIGTERM back while the body runs, then stop with
+    KeyboardInterrupt if one came (a scheduler often sends a second signal soon
+    after the first). Only the main thread can set signal handlers; elsewhere
+    nothing is held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came = []
+    held = [s for s in (signal.SIGINT, signal.SIGTERM)
+            if signal.getsignal(s) is not signal.SIG_IGN]  # fmt: skip
+    previous = {s: signal.signal(s, lambda signum, frame: came.append(signum))
+                for s in held}  # fmt: skip
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if came:
+        raise KeyboardInterrupt
+
+
 def run_sweep(
     sweep: SweepConfig,
     out: str | Path,
@@ -333,8 +357,10 @@ def run_sweep(
                     stream.close()  # stops the workers now, not at collection
         finally:
             # A stopped sweep (Ctrl-C, an error) still leaves the table of the
-            # runs it finished, to read while the rest waits for a rerun.
-            write_table(build_table(sweep, out), out / RESULTS)
+            # runs it finished, to read while the rest waits for a rerun; a second
+            # signal waits until it is written.
+            with _stop_deferred():
+                write_table(build_table(sweep, out), out / RESULTS)
     return done + results
 
 
