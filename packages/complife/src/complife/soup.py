@@ -94,7 +94,8 @@ def _mutate(tape, n_programs, epoch_seed, pair, threshold):
     base = (np.uint64(n_programs) * epoch_seed + np.uint64(pair)) * np.uint64(tape.size)
     # First only whether any draw hits (3 % of pairs at the paper's rate): a loop
     # with no stores, which the compiler vectorises; then the hits, drawn again.
-    # One branch-free loop that also stored was 1.8 times slower on AVX2.
+    # With one branch-free loop that also stored, copy plus mutation took 1.8
+    # times as long on AVX2 (docs/benchmarks.md).
     lowest = _LOW30
     for i in range(tape.size):
         drawn_field = (splitmix64(base + np.uint64(i)) >> _S8) & _LOW30
