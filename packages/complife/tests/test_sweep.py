@@ -373,26 +373,42 @@ def test_cli_bad_config_is_one_line_naming_it(tmp_path, capsys):
     assert not out.exists()
 
 
-def test_fig6_and_fig7_count_the_right_runs(tmp_path):
+def _row(group, seed, rate, epochs, first, pairing="well_mixed", program=None):
+    """A table row with the columns the figures read (the rest null)."""
+    from complife.sweep.table import COLUMNS
+
+    settings = {"language": "forthtrivial", "num_programs": 64, "seed": seed}
+    return {
+        **dict.fromkeys(COLUMNS),
+        **settings,
+        "group": group,
+        "folder": f"runs/{group}/{seed}",
+        "max_epochs": epochs,
+        "mutation_prob": rate,
+        "pairing": pairing,
+        "initial_program": program,
+        "transition_epoch": first,
+        "transitioned": first is not None,
+    }
+
+
+def _write_rows(rows, folder: Path, threshold: float = 1.0) -> Path:
     import pyarrow as pa
 
-    from complife.sweep.plots import fig6_points, fig7_bars, plot_sweep
     from complife.sweep.table import COLUMNS, write_table
 
-    def row(group, seed, rate, epochs, first, pairing="well_mixed", program=None):
-        settings = {"language": "forthtrivial", "num_programs": 64, "seed": seed}
-        return {
-            **dict.fromkeys(COLUMNS),
-            **settings,
-            "group": group,
-            "max_epochs": epochs,
-            "mutation_prob": rate,
-            "pairing": pairing,
-            "initial_program": program,
-            "transition_epoch": first,
-            "transitioned": first is not None,
-        }
+    schema = pa.schema([(k, pa.type_for_alias(t)) for k, t in COLUMNS.items()])
+    table = pa.Table.from_pylist(rows, schema=schema)
+    table = table.replace_schema_metadata({"transition_entropy": repr(threshold)})
+    folder.mkdir(parents=True, exist_ok=True)
+    write_table(table, folder / "results.parquet")
+    return folder
 
+
+def test_fig6_and_fig7_count_the_right_runs(tmp_path):
+    from complife.sweep.plots import fig6_points, fig7_bars, plot_sweep
+
+    row = _row
     rows = [
         row("long", 0, 1 / 4096, 256, 65),
         row("long", 1, 1 / 4096, 256, None),
@@ -408,10 +424,43 @@ def test_fig6_and_fig7_count_the_right_runs(tmp_path):
     assert fig7_bars(rows) == {
         "short": (0, 1), "seeded": (1, 1), "long": (2, 3), "long-no-noise": (1, 1)
     }  # fmt: skip
-    schema = pa.schema([(k, pa.type_for_alias(t)) for k, t in COLUMNS.items()])
-    write_table(pa.Table.from_pylist(rows, schema=schema), tmp_path / "results.parquet")
-    drawn = [p.name for p in plot_sweep(tmp_path)]
+    drawn = [p.name for p in plot_sweep(_write_rows(rows, tmp_path))]
     assert drawn == ["sweep-fig5.png", "sweep-fig6.png", "sweep-fig7.png"]
+
+
+def test_plot_draws_several_sweeps_as_one_study(tmp_path, capsys):
+    from complife.sweep.plots import fig6_points
+    from complife.sweep.table import combine_tables
+
+    # Fig. 6 run in pieces: the default rate in one sweep, two more rates in
+    # another, which also holds seed 1 of the default rate again (same run, in a
+    # group of another name).
+    first = _write_rows(
+        [_row("long", 0, 1 / 4096, 256, 65), _row("long", 1, 1 / 4096, 256, None)],
+        tmp_path / "first",
+    )
+    rates = [_row("rates", s, r, 256, None) for r in (0.0, 0.01) for s in (0, 1)]
+    again = _row("rates", 1, 1 / 4096, 256, None)
+    second = _write_rows([*rates, again], tmp_path / "second")
+    paths = [first / "results.parquet", second / "results.parquet"]
+    assert fig6_points(combine_tables(paths)) == {
+        0.0: (0, 2), 1 / 4096: (1, 2), 0.01: (0, 2)
+    }  # fmt: skip
+
+    # Several folders need --out; the figures go there, and nowhere else.
+    assert main(["sweep", "plot", str(first), str(second)]) == 2
+    assert "--out" in capsys.readouterr().err
+    out = tmp_path / "both"
+    assert main(["sweep", "plot", str(first), str(second), "--out", str(out)]) == 0
+    drawn = ["sweep-fig5.png", "sweep-fig6.png", "sweep-fig7.png"]
+    assert sorted(p.name for p in out.iterdir()) == drawn
+    assert not list(first.glob("*.png")) and not list(second.glob("*.png"))
+
+    # Tables that count "transitioned" at different thresholds do not mix.
+    low = _write_rows([_row("long", 5, 1 / 4096, 256, 65)], tmp_path / "low", 0.25)
+    assert main(["sweep", "plot", str(first), str(low), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert ">= 1.0" in err and ">= 0.25" in err
 
 
 def test_run_killed_after_its_last_report_is_only_marked_finished(

@@ -43,9 +43,15 @@ def add_parser(commands) -> None:
         help="draw Figs. 5-7 of a sweep beside the paper's values",
         description="Draw DIR/sweep-fig5.png (fraction transitioned vs epochs), "
         "sweep-fig6.png (mutation-rate sweep) and sweep-fig7.png (short / seeded / "
-        "long / no-noise), as far as the sweep has data for them.",
+        "long / no-noise), as far as the sweep has data for them. Several DIRs are "
+        "drawn as one study (a run found in two of them counts once) into --out.",
     )
-    plot.add_argument("sweep_dir", metavar="DIR", help="sweep folder")
+    plot.add_argument("sweep_dirs", metavar="DIR", nargs="+", help="sweep folder")
+    plot.add_argument(
+        "--out",
+        metavar="OUT",
+        help="folder for the figures [the sweep folder; required with several]",
+    )
 
 
 def main(args: dict) -> int:
@@ -53,7 +59,7 @@ def main(args: dict) -> int:
     if args["sweep_command"] == "plot":
         from complife.sweep.plots import plot_sweep
 
-        for path in plot_sweep(args["sweep_dir"]):
+        for path in plot_sweep(*args["sweep_dirs"], out=args["out"]):
             print(f"wrote {path}")
         return 0
     return _run(args["config"], args["out"], args["workers"], args["ray"])

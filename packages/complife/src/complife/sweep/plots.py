@@ -188,28 +188,46 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def plot_sweep(sweep_dir: str | Path) -> list[Path]:
-    """Draw the figures a sweep's table holds data for into ``sweep_dir``: Fig. 5
-    always, Fig. 6 with more than one mutation rate, Fig. 7 with a group named as
-    one of its bars."""
+def plot_sweep(
+    sweep_dir: str | Path, *more: str | Path, out: str | Path | None = None
+) -> list[Path]:
+    """Draw the figures the sweeps' tables hold data for into ``out`` (default:
+    the one sweep folder given): Fig. 5 always, Fig. 6 with more than one mutation
+    rate, Fig. 7 with a group named as one of its bars. Several sweep folders are
+    drawn as one study (:func:`~complife.sweep.table.combine_tables`), so a figure
+    can gather studies run in pieces."""
     from complife.sweep.execute import RESULTS, SweepError
-    from complife.sweep.table import read_table
+    from complife.sweep.table import combine_tables
 
-    sweep_dir = Path(sweep_dir)
-    table = sweep_dir / RESULTS
-    if not table.exists():
+    dirs = [Path(d) for d in (sweep_dir, *more)]
+    if out is None and len(dirs) > 1:
         raise SweepError(
-            f"{table} does not exist; run `complife sweep run CONFIG --out "
-            f"{sweep_dir}` first"
+            f"{len(dirs)} sweep folders given: name the folder for the figures "
+            "with --out DIR"
         )
-    rows = read_table(table)
+    out = dirs[0] if out is None else Path(out)
+    for folder in dirs:
+        table = folder / RESULTS
+        if not table.exists():
+            raise SweepError(
+                f"{table} does not exist; run `complife sweep run CONFIG --out "
+                f"{folder}` first"
+            )
+    try:
+        rows = combine_tables([folder / RESULTS for folder in dirs])
+    except ValueError as error:
+        raise SweepError(str(error)) from None
     if not rows:
-        raise SweepError(f"{table} holds no finished run yet; run the sweep first")
+        raise SweepError(
+            f"{', '.join(str(d / RESULTS) for d in dirs)}: no finished run yet; "
+            "run the sweep first"
+        )
+    out.mkdir(parents=True, exist_ok=True)
     drawn = []
     if fig5_series(rows):
-        drawn.append(plot_fig5(rows, sweep_dir / FIG5))
+        drawn.append(plot_fig5(rows, out / FIG5))
     if len(fig6_points(rows)) > 1:
-        drawn.append(plot_fig6(rows, sweep_dir / FIG6))
+        drawn.append(plot_fig6(rows, out / FIG6))
     if fig7_bars(rows):
-        drawn.append(plot_fig7(rows, sweep_dir / FIG7))
+        drawn.append(plot_fig7(rows, out / FIG7))
     return drawn

@@ -117,6 +117,39 @@ def read_table(path: str | Path) -> list[dict]:
     return pq.read_table(path).to_pylist()
 
 
+#: Columns that tell one run from another across sweeps: its settings and, since a
+#: run's bytes depend only on its settings, its outcome. ``group`` and ``folder``
+#: are left out, so one run found in two sweeps is counted once.
+SAME_RUN = tuple(name for name in COLUMNS if name not in ("group", "folder"))
+
+
+def combine_tables(paths: list[str | Path]) -> list[dict]:
+    """The rows of several sweeps' tables as one study, for a figure over studies
+    run in pieces (e.g. Fig. 6: one sweep per rate). A run that two of the sweeps
+    share is kept once; tables measured at different "transitioned" thresholds
+    cannot be mixed."""
+    import pyarrow.parquet as pq
+
+    rows, seen, thresholds = [], set(), {}
+    for path in paths:
+        metadata = pq.read_schema(path).metadata or {}
+        threshold = metadata.get(b"transition_entropy", b"?").decode()
+        thresholds.setdefault(threshold, path)
+        if len(thresholds) > 1:
+            (a, first), (b, second) = list(thresholds.items())[:2]
+            raise ValueError(
+                f"{first} counts a run as transitioned at high-order entropy >= {a} "
+                f"but {second} at >= {b}; combine only sweeps with the same "
+                "transition_entropy"
+            )
+        for row in read_table(path):
+            key = tuple(row[name] for name in SAME_RUN)
+            if key not in seen:
+                seen.add(key)
+                rows.append(row)
+    return rows
+
+
 def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     """The Wilson score interval of a fraction k/n (95 % for the default z).
 
