@@ -121,6 +121,18 @@ def _error(text: str) -> str:
         ("print_interval = 32", "print_interval = [32, 64]", 10, "one value"),
         ('name = "ring"', 'name = "mixed"', 17, "used twice"),
         ("[runs]", "[run]", 5, "unknown table"),
+        ("num_programs = 2048", 'num_programs = "2048"', 7, "whole, even number"),
+        ("num_programs = 2048", "num_programs = 2048.0", 7, "whole, even number"),
+        ("mutation_prob = [0.0, 0.001]", 'mutation_prob = "0.001"', 19, "per byte"),
+        ("transition_entropy = 0.25", "transition_entropy = nan", 3, "above 0"),
+        ("transition_entropy = 0.25", "transition_entropy = -3", 3, "above 0"),
+        # Runs that stop below the threshold could never count as transitioned.
+        (
+            "max_epochs = 512",
+            "max_epochs = 512\nstopping_entropy = 0.1",
+            10,
+            "below the sweep's transition_entropy 0.25",
+        ),
     ],
 )
 def test_bad_config_names_the_line(old, new, line, words):
@@ -424,28 +436,37 @@ def test_fig6_and_fig7_count_the_right_runs(tmp_path):
     assert fig7_bars(rows) == {
         "short": (0, 1), "seeded": (1, 1), "long": (2, 3), "long-no-noise": (1, 1)
     }  # fmt: skip
-    drawn = [p.name for p in plot_sweep(_write_rows(rows, tmp_path))]
-    assert drawn == ["sweep-fig5.png", "sweep-fig6.png", "sweep-fig7.png"]
+    figures = plot_sweep(_write_rows(rows, tmp_path))
+    assert all(isinstance(p, Path) and p.exists() for p in figures.values())
+    assert list(figures) == ["sweep-fig5.png", "sweep-fig6.png", "sweep-fig7.png"]
 
 
 def test_plot_draws_several_sweeps_as_one_study(tmp_path, capsys):
-    from complife.sweep.plots import fig6_points
-    from complife.sweep.table import combine_tables
+    from complife.sweep.plots import fig5_series, fig6_points, fig7_bars
+    from complife.sweep.table import read_tables
 
     # Fig. 6 run in pieces: the default rate in one sweep, two more rates in
-    # another, which also holds seed 1 of the default rate again (same run, in a
-    # group of another name).
+    # another, which also holds seed 1 of the default rate again (the same run,
+    # in a group of another name).
     first = _write_rows(
         [_row("long", 0, 1 / 4096, 256, 65), _row("long", 1, 1 / 4096, 256, None)],
         tmp_path / "first",
     )
     rates = [_row("rates", s, r, 256, None) for r in (0.0, 0.01) for s in (0, 1)]
     again = _row("rates", 1, 1 / 4096, 256, None)
-    second = _write_rows([*rates, again], tmp_path / "second")
-    paths = [first / "results.parquet", second / "results.parquet"]
-    assert fig6_points(combine_tables(paths)) == {
-        0.0: (0, 2), 1 / 4096: (1, 2), 0.01: (0, 2)
-    }  # fmt: skip
+    second = _write_rows([again, *rates], tmp_path / "second")
+    for order in ([first, second], [second, first]):
+        rows, threshold = read_tables([d / "results.parquet" for d in order])
+        assert threshold == 1.0
+        # Fig. 6 pools groups: the shared run counts once. Figs. 5 and 7 draw
+        # groups: each group keeps its runs, whichever table came first.
+        assert fig6_points(rows) == {0.0: (0, 2), 1 / 4096: (1, 2), 0.01: (0, 2)}
+        assert fig7_bars(rows) == {"long": (1, 2)}
+        sizes = {label: len(runs) for label, runs in fig5_series(rows).items()}
+        assert sizes == {
+            "long, mutation 0.024%": 2, "rates, mutation 0.024%": 1,
+            "rates, mutation 0.000%": 2, "rates, mutation 1.000%": 2,
+        }  # fmt: skip
 
     # Several folders need --out; the figures go there, and nowhere else.
     assert main(["sweep", "plot", str(first), str(second)]) == 2
@@ -456,11 +477,76 @@ def test_plot_draws_several_sweeps_as_one_study(tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == drawn
     assert not list(first.glob("*.png")) and not list(second.glob("*.png"))
 
+    # A figure the new plot cannot draw does not stay behind from the old one.
+    capsys.readouterr()
+    assert main(["sweep", "plot", str(first), "--out", str(out)]) == 0
+    assert "not drawn: sweep-fig6.png" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["sweep-fig5.png", "sweep-fig7.png"]
+
     # Tables that count "transitioned" at different thresholds do not mix.
     low = _write_rows([_row("long", 5, 1 / 4096, 256, 65)], tmp_path / "low", 0.25)
     assert main(["sweep", "plot", str(first), str(low), "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert ">= 1.0" in err and ">= 0.25" in err
+    assert ">= 1 " in err and ">= 0.25" in err
+
+
+def test_plot_names_a_damaged_table_and_a_wrong_folder(tmp_path, capsys):
+    good = _write_rows([_row("long", 0, 1 / 4096, 256, 65)], tmp_path / "good")
+    table = (good / "results.parquet").read_bytes()
+    cases = {
+        "truncated": table[:100],
+        "zeroed": table[:400] + bytes(200) + table[600:],
+        "empty": b"",
+    }
+    for name, data in cases.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.parquet").write_bytes(data)
+        out = tmp_path / f"figs-{name}"
+        assert main(["sweep", "plot", str(tmp_path / name), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert f"cannot read {tmp_path / name / 'results.parquet'}" in err, name
+        assert "complife sweep run" in err and "Traceback" not in err
+        assert not out.exists()
+
+    # A table without a column of ours, e.g. saved again by another tool.
+    import pyarrow.parquet as pq
+
+    old = tmp_path / "old"
+    old.mkdir()
+    pq.write_table(pq.read_table(good / "results.parquet").drop(["seed"]),
+                   old / "results.parquet")  # fmt: skip
+    assert main(["sweep", "plot", str(old)]) == 2
+    assert "no column seed" in capsys.readouterr().err
+
+    # The table given for its folder; a file given for --out.
+    assert main(["sweep", "plot", str(good / "results.parquet")]) == 2
+    assert f"here {good}" in capsys.readouterr().err
+    assert (
+        main(["sweep", "plot", str(good), "--out", str(good / "results.parquet")]) == 2
+    )
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_changing_only_the_threshold_keeps_the_runs(tmp_path, uninterrupted):
+    import shutil as sh
+
+    out = tmp_path / "again"
+    sh.copytree(uninterrupted, out)
+    text = SMALL.replace("transition_entropy = 0.25", "transition_entropy = 0.4")
+    results = run_sweep(parse_sweep(text), out, workers=1)
+    assert {r.state for r in results} == {"skipped"}
+
+    # The table is rebuilt from the same runs at the new threshold.
+    rows = read_table(out / "results.parquet")
+    for row in rows:
+        with open(out / row["folder"] / "metrics.csv") as f:
+            first = [int(r["epoch"]) for r in csv.DictReader(f)
+                     if float(r["higher_entropy"]) >= 0.4]  # fmt: skip
+        assert row["transition_epoch"] == (first[0] if first else None)
+    old = read_table(uninterrupted / "results.parquet")
+    assert sum(r["transitioned"] for r in rows) < sum(r["transitioned"] for r in old)
+    assert json.loads((out / "sweep.json").read_text())["transition_entropy"] == 0.4
+    assert (out / "sweep.toml").read_text() == text
 
 
 def test_run_killed_after_its_last_report_is_only_marked_finished(

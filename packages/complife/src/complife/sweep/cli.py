@@ -59,8 +59,9 @@ def main(args: dict) -> int:
     if args["sweep_command"] == "plot":
         from complife.sweep.plots import plot_sweep
 
-        for path in plot_sweep(*args["sweep_dirs"], out=args["out"]):
-            print(f"wrote {path}")
+        for name, drawn in plot_sweep(*args["sweep_dirs"], out=args["out"]).items():
+            print(f"wrote {drawn}" if isinstance(drawn, Path) else
+                  f"not drawn: {name}: {drawn}")  # fmt: skip
         return 0
     return _run(args["config"], args["out"], args["workers"], args["ray"])
 

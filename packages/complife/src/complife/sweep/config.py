@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -177,10 +178,17 @@ def parse_sweep(text: str, source: str = "<sweep>", default_name="sweep"):
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         fail(("sweep", "name"), f"name = {name!r}: expected letters, digits, . _ -")
     threshold = sweep.get("transition_entropy", TRANSITION_ENTROPY)
-    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not 0 < threshold < math.inf
+    ):
+        # High-order entropy is >= 0 (a random soup's is about 0.1), so a
+        # threshold <= 0 would count every run as transitioned at its first report.
         fail(
             ("sweep", "transition_entropy"),
-            f"transition_entropy = {threshold!r}: expected a number such as 1.0",
+            f"transition_entropy = {threshold!r}: expected a number above 0 such "
+            "as the paper's 1.0",
         )
 
     for key, value in runs.items():
@@ -205,7 +213,7 @@ def parse_sweep(text: str, source: str = "<sweep>", default_name="sweep"):
                 _check_setting(fail, (*where, key), key, value)
                 settings[key] = value
         blame = {k: (*where, k) if k in group else ("runs", k) for k in settings}
-        specs += _expand(fail, group_name, settings, blame, where)
+        specs += _expand(fail, group_name, settings, blame, where, threshold)
     return SweepConfig(
         name=name,
         description=str(sweep.get("description", "")),
@@ -249,9 +257,13 @@ def _value_problem(key: str, v) -> str | None:
                 return "expected a language name"
             languages.get(v)
         elif key == "num_programs":
-            check_num_programs(v if integer else -1)
+            if not integer:
+                return "expected a whole, even number of programs such as 131072"
+            check_num_programs(v)
         elif key == "mutation_prob":
-            mutation_threshold(v if number else -1.0)
+            if not number:
+                return "expected a probability per byte such as 0.000244140625"
+            mutation_threshold(v)
         elif key == "pairing" and v not in PAIRINGS:
             return f"expected one of {', '.join(PAIRINGS)}"
         elif key in ("max_epochs",) and not (integer and v >= 0):
@@ -302,7 +314,7 @@ def _seeds(fail, where, value) -> list[int]:
     return seeds
 
 
-def _expand(fail, group, settings, blame, where) -> list[RunSpec]:
+def _expand(fail, group, settings, blame, where, threshold) -> list[RunSpec]:
     """Every run of one group: the product of its axes, seeds innermost."""
     for key in ("language", "num_programs", "max_epochs", "seeds"):
         if key not in settings:
@@ -322,6 +334,16 @@ def _expand(fail, group, settings, blame, where) -> list[RunSpec]:
         for key in ("stopping_entropy", "stopping_bpb"):
             if run[key] is not None:
                 run[key] = float(run[key])
+        if run["stopping_entropy"] is not None and run["stopping_entropy"] < threshold:
+            # Such a run stops before it can count as transitioned: every one would
+            # read as "not transitioned", whatever the soup did.
+            fail(
+                blame["stopping_entropy"],
+                f"stopping_entropy = {run['stopping_entropy']!r} is below the "
+                f"sweep's transition_entropy {threshold!r}, so runs would stop "
+                "before they count as transitioned; raise it to at least "
+                f"{threshold!r} or leave it out",
+            )
         try:
             RunConfig(**run).validate()
         except ConfigError as e:

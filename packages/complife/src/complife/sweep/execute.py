@@ -260,14 +260,22 @@ def prepare_folder(sweep: SweepConfig, out: Path) -> None:
         "transition_entropy": sweep.transition_entropy,
         "runs": [spec.to_dict() for spec in sweep.runs],
     }
+    if out.exists() and not out.is_dir():
+        raise SweepError(f"--out {out} is a file; give a folder for the sweep")
     if manifest.exists():
         stored = json.loads(manifest.read_text())
-        stored_record = {k: stored.get(k) for k in record}
-        if stored_record != record:
+        if any(stored.get(k) != record[k] for k in ("name", "runs")):
             raise SweepError(
                 f"--out {out} holds the sweep {stored.get('name')!r} of another "
                 "config; rerun that config to resume it, or choose another --out"
             )
+        if stored.get("transition_entropy") != sweep.transition_entropy:
+            # The threshold only reads the runs' metrics; the runs stay valid, and
+            # the table is rebuilt at the new threshold.
+            stored["transition_entropy"] = sweep.transition_entropy
+            write_atomic(out / "sweep.toml", sweep.text.encode())
+            text = json.dumps(stored, indent=1) + "\n"
+            write_atomic(manifest, text.encode())
         return
     if out.exists() and any(out.iterdir()):
         raise SweepError(

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from complife.sweep import paper
-from complife.sweep.table import wilson_interval
+from complife.sweep.table import run_key, wilson_interval
 
 FIG5 = "sweep-fig5.png"
 FIG6 = "sweep-fig6.png"
@@ -30,6 +30,24 @@ def _figure():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def distinct(rows: list[dict], per_group: bool) -> list[dict]:
+    """``rows`` with each run once (the first row of it kept): per group for the
+    figures that draw groups (Figs. 5 and 7), over all groups for Fig. 6. A run
+    that two pooled sweeps share is one sample, not two: its bytes depend only on
+    its settings."""
+    seen, kept = set(), []
+    for row in rows:
+        key = (row["group"] if per_group else None, run_key(row))
+        if key not in seen:
+            seen.add(key)
+            kept.append(row)
+    return kept
+
+
+def _entropy_label(threshold: float | None) -> str:
+    return f"high-order entropy >= {1.0 if threshold is None else threshold:g}"
 
 
 def _setting(rows: list[dict]) -> str:
@@ -49,14 +67,14 @@ def transition_curve(rows: list[dict], epochs: np.ndarray) -> np.ndarray:
 def fig5_series(rows: list[dict]) -> dict[str, list[dict]]:
     """Random-init runs at the default settings, by group (a curve each)."""
     series = defaultdict(list)
-    for row in rows:
+    for row in distinct(rows, per_group=True):
         if row["initial_program"] is None and row["pairing"] == "well_mixed":
             key = f"{row['group']}, mutation {row['mutation_prob']:.3%}"
             series[key].append(row)
     return dict(series)
 
 
-def plot_fig5(rows: list[dict], path: Path) -> Path:
+def plot_fig5(rows: list[dict], path: Path, threshold: float | None = None) -> Path:
     """Fraction transitioned against epochs, one curve per group and rate."""
     plt = _figure()
     fig, ax = plt.subplots(figsize=(7, 4.2))
@@ -81,7 +99,7 @@ def plot_fig5(rows: list[dict], path: Path) -> Path:
     )
     ax.set_xscale("symlog", linthresh=64)
     ax.set_xlabel("epochs")
-    ax.set_ylabel("fraction transitioned (high-order entropy >= 1)")
+    ax.set_ylabel(f"fraction transitioned ({_entropy_label(threshold)})")
     ax.set_ylim(0, 1)
     ax.set_title(f"Fig. 5: runs transitioned by epoch ({_setting(rows)})")
     ax.legend(fontsize=7, loc="upper left")
@@ -91,7 +109,7 @@ def plot_fig5(rows: list[dict], path: Path) -> Path:
 def fig6_points(rows: list[dict]) -> dict[float, tuple[int, int]]:
     """(transitioned, runs) by mutation probability, over the well-mixed random
     runs of the longest cap (Fig. 6)."""
-    pool = [r for r in rows if r["initial_program"] is None]
+    pool = [r for r in distinct(rows, per_group=False) if r["initial_program"] is None]
     pool = [r for r in pool if r["pairing"] == "well_mixed"]
     if not pool:
         return {}
@@ -104,7 +122,7 @@ def fig6_points(rows: list[dict]) -> dict[float, tuple[int, int]]:
     return {rate: tuple(kn) for rate, kn in sorted(counts.items())}
 
 
-def plot_fig6(rows: list[dict], path: Path) -> Path:
+def plot_fig6(rows: list[dict], path: Path, threshold: float | None = None) -> Path:
     """Fraction *not* transitioned by mutation rate, ours and the paper's."""
     plt = _figure()
     ours = fig6_points(rows)
@@ -126,7 +144,7 @@ def plot_fig6(rows: list[dict], path: Path) -> Path:
             label=f"paper: {paper.SETTING}")  # fmt: skip
     ax.set_xticks(range(len(rates)), [f"{r:.3%}" for r in rates], rotation=30)
     ax.set_xlabel("mutation probability per byte")
-    ax.set_ylabel("fraction NOT reaching high-order entropy >= 1")
+    ax.set_ylabel(f"fraction NOT reaching {_entropy_label(threshold)}")
     ax.set_ylim(0, 1)
     ax.set_title("Fig. 6: mutation-rate sweep")
     ax.legend(fontsize=7)
@@ -136,6 +154,7 @@ def plot_fig6(rows: list[dict], path: Path) -> Path:
 def fig7_bars(rows: list[dict]) -> dict[str, tuple[int, int]]:
     """(transitioned, runs) of the groups named as the paper's bars (Fig. 7)."""
     bars = {}
+    rows = distinct(rows, per_group=True)
     for name in paper.FIG7:
         group = [r for r in rows if r["group"] == name]
         if name == "long":
@@ -149,7 +168,7 @@ def fig7_bars(rows: list[dict]) -> dict[str, tuple[int, int]]:
     return bars
 
 
-def plot_fig7(rows: list[dict], path: Path) -> Path:
+def plot_fig7(rows: list[dict], path: Path, threshold: float | None = None) -> Path:
     """Short / seeded / long / no-noise bars, ours and the paper's."""
     plt = _figure()
     bars = fig7_bars(rows)
@@ -172,7 +191,7 @@ def plot_fig7(rows: list[dict], path: Path) -> Path:
                label="paper (1000 runs, BFF 2^17)" if i == 0 else None)  # fmt: skip
     labels = [f"{n}\n" + textwrap.fill(paper.FIG7[n][1], 22) for n in names]
     ax.set_xticks(range(len(names)), labels, fontsize=7)
-    ax.set_ylabel("fraction transitioned")
+    ax.set_ylabel(f"fraction transitioned ({_entropy_label(threshold)})")
     ax.set_ylim(0, 1)
     ax.set_title("Fig. 7: where replicators come from (95 % Wilson intervals)")
     ax.legend(fontsize=7)
@@ -182,52 +201,80 @@ def plot_fig7(rows: list[dict], path: Path) -> Path:
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     partial = path.with_name(path.name + ".partial.png")
-    fig.savefig(partial, dpi=110)
-    _figure().close(fig)
-    partial.replace(path)
+    try:
+        fig.savefig(partial, dpi=110)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        _figure().close(fig)
     return path
 
 
 def plot_sweep(
     sweep_dir: str | Path, *more: str | Path, out: str | Path | None = None
-) -> list[Path]:
+) -> dict[str, Path | str]:
     """Draw the figures the sweeps' tables hold data for into ``out`` (default:
     the one sweep folder given): Fig. 5 always, Fig. 6 with more than one mutation
     rate, Fig. 7 with a group named as one of its bars. Several sweep folders are
-    drawn as one study (:func:`~complife.sweep.table.combine_tables`), so a figure
-    can gather studies run in pieces."""
+    drawn as one study (:func:`~complife.sweep.table.read_tables`), so that a
+    figure can gather studies run in pieces.
+
+    Returns, for each figure's file name, the path drawn or why it was not drawn.
+    A figure not drawn that an earlier plot left in ``out`` is removed, so that the
+    folder never shows figures of another study."""
     from complife.sweep.execute import RESULTS, SweepError
-    from complife.sweep.table import combine_tables
+    from complife.sweep.table import read_tables
 
     dirs = [Path(d) for d in (sweep_dir, *more)]
     if out is None and len(dirs) > 1:
         raise SweepError(
             f"{len(dirs)} sweep folders given: name the folder for the figures "
-            "with --out DIR"
+            "with --out OUT"
         )
+    if out is not None and not str(out):
+        raise SweepError("--out '' names no folder; give one, e.g. --out figs")
     out = dirs[0] if out is None else Path(out)
     for folder in dirs:
-        table = folder / RESULTS
-        if not table.exists():
+        if folder.is_file():
             raise SweepError(
-                f"{table} does not exist; run `complife sweep run CONFIG --out "
-                f"{folder}` first"
+                f"{folder} is a file; give the sweep folder, the one that holds "
+                f"{RESULTS} (here {folder.parent})"
             )
+        if not (folder / RESULTS).exists():
+            raise SweepError(
+                f"{folder / RESULTS} does not exist; run `complife sweep run CONFIG "
+                f"--out {folder}` first"
+            )
+    if out.exists() and not out.is_dir():
+        raise SweepError(f"--out {out} is a file; give a folder for the figures")
     try:
-        rows = combine_tables([folder / RESULTS for folder in dirs])
+        rows, threshold = read_tables([folder / RESULTS for folder in dirs])
     except ValueError as error:
         raise SweepError(str(error)) from None
     if not rows:
         raise SweepError(
             f"{', '.join(str(d / RESULTS) for d in dirs)}: no finished run yet; "
-            "run the sweep first"
+            "run the sweep first, or wait for a run to finish"
         )
+
     out.mkdir(parents=True, exist_ok=True)
-    drawn = []
+    figures: dict[str, Path | str] = {}
     if fig5_series(rows):
-        drawn.append(plot_fig5(rows, out / FIG5))
+        figures[FIG5] = plot_fig5(rows, out / FIG5, threshold)
+    else:
+        figures[FIG5] = "no well-mixed run from random bytes"
     if len(fig6_points(rows)) > 1:
-        drawn.append(plot_fig6(rows, out / FIG6))
+        figures[FIG6] = plot_fig6(rows, out / FIG6, threshold)
+    else:
+        figures[FIG6] = "runs at the longest cap have one mutation rate"
     if fig7_bars(rows):
-        drawn.append(plot_fig7(rows, out / FIG7))
-    return drawn
+        figures[FIG7] = plot_fig7(rows, out / FIG7, threshold)
+    else:
+        figures[FIG7] = f"no group named {', '.join(paper.FIG7)}"
+    for name, drawn in figures.items():
+        if isinstance(drawn, str) and (out / name).exists():
+            (out / name).unlink()
+            figures[name] = f"{drawn}; the {name} of an earlier plot was removed"
+    return figures

@@ -119,35 +119,55 @@ def read_table(path: str | Path) -> list[dict]:
 
 #: Columns that tell one run from another across sweeps: its settings and, since a
 #: run's bytes depend only on its settings, its outcome. ``group`` and ``folder``
-#: are left out, so one run found in two sweeps is counted once.
+#: are left out: one run found in two sweeps, or in two groups, is the same run.
 SAME_RUN = tuple(name for name in COLUMNS if name not in ("group", "folder"))
 
 
-def combine_tables(paths: list[str | Path]) -> list[dict]:
-    """The rows of several sweeps' tables as one study, for a figure over studies
-    run in pieces (e.g. Fig. 6: one sweep per rate). A run that two of the sweeps
-    share is kept once; tables measured at different "transitioned" thresholds
-    cannot be mixed."""
+def run_key(row: dict) -> tuple:
+    """What makes ``row`` one run, whichever sweep or group holds it."""
+    return tuple(row[name] for name in SAME_RUN)
+
+
+def read_tables(paths: list[str | Path]) -> tuple[list[dict], float | None]:
+    """The rows of one or more sweeps' tables, in order, and the threshold they
+    count "transitioned" at (None when no table records one). A study run in
+    pieces (e.g. Fig. 6, one sweep per rate) is read as one; the figures count a
+    run found in several of them once (:func:`run_key`). Tables measured at
+    different thresholds cannot be mixed, and a file that is not a results table
+    is named with what to do."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows, seen, thresholds = [], set(), {}
+    rows, thresholds = [], {}
     for path in paths:
-        metadata = pq.read_schema(path).metadata or {}
-        threshold = metadata.get(b"transition_entropy", b"?").decode()
-        thresholds.setdefault(threshold, path)
+        rebuild = (
+            f"rerun `complife sweep run CONFIG --out {Path(path).parent}` to write "
+            "it again from the run folders"
+        )
+        try:
+            table = pq.read_table(path)
+        except (OSError, pa.ArrowException) as error:
+            raise ValueError(
+                f"cannot read {path} as a results table ({error}); {rebuild}"
+            ) from None
+        missing = [name for name in COLUMNS if name not in table.column_names]
+        if missing:
+            raise ValueError(
+                f"{path} has no column {', '.join(missing)}, so it is not a results "
+                f"table of this complife; {rebuild}"
+            )
+        stored = (table.schema.metadata or {}).get(b"transition_entropy")
+        if stored is not None:
+            thresholds.setdefault(float(stored.decode()), path)
         if len(thresholds) > 1:
             (a, first), (b, second) = list(thresholds.items())[:2]
             raise ValueError(
-                f"{first} counts a run as transitioned at high-order entropy >= {a} "
-                f"but {second} at >= {b}; combine only sweeps with the same "
+                f"{first} counts a run as transitioned at high-order entropy >= {a:g} "
+                f"but {second} at >= {b:g}; draw together only sweeps with the same "
                 "transition_entropy"
             )
-        for row in read_table(path):
-            key = tuple(row[name] for name in SAME_RUN)
-            if key not in seen:
-                seen.add(key)
-                rows.append(row)
-    return rows
+        rows += table.to_pylist()
+    return rows, next(iter(thresholds), None)
 
 
 def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
