@@ -203,6 +203,18 @@ def test_rerun_skips_finished_runs_and_refuses_another_config(uninterrupted):
         run_sweep(other, uninterrupted)
 
 
+def test_cli_refuses_a_folder_of_another_config_before_running(
+    tmp_path, uninterrupted, capsys
+):
+    other = tmp_path / "other.toml"
+    other.write_text(SMALL.replace("max_epochs = 512", "max_epochs = 256"))
+    command = ["sweep", "run", str(other), "--out", str(uninterrupted)]
+    assert main(command) == 2
+    captured = capsys.readouterr()
+    assert "another config" in captured.err
+    assert captured.out == "", "no progress bar before the refusal"
+
+
 def test_killed_sweep_resumes_to_the_same_table(tmp_path, small_config, uninterrupted):
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "complife", "sweep", "run", str(small_config),

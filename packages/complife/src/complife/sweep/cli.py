@@ -82,13 +82,15 @@ def _run_sweep(config_path: str, out: str, workers: int | None, ray: str | None)
 
     from complife.cli import EXIT_INTERRUPTED
     from complife.sweep.config import load_sweep
-    from complife.sweep.execute import RESULTS, run_sweep
+    from complife.sweep.execute import RESULTS, prepare_folder, run_sweep
 
     if workers is not None and ray is not None:
         raise ValueError("--workers is for local runs; with --ray the cluster decides")
     if workers is not None and workers < 1:
         raise ValueError(f"--workers {workers}: expected at least 1 process")
     sweep = load_sweep(config_path)
+    # A folder that cannot take this sweep is refused before the progress bar.
+    prepare_folder(sweep, Path(out))
     failed = []
     with Progress(
         TextColumn("{task.description}"),
