@@ -260,10 +260,16 @@ def test_a_second_signal_waits_until_the_table_is_written(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(complife.sweep.table, "write_table", write_under_fire)
-    with pytest.raises(KeyboardInterrupt):
-        run_sweep(load_sweep(small_config), tmp_path, workers=1, on_result=stop)
+    # Python's own Ctrl-C handler, also where pytest was started with SIGINT
+    # ignored (a background job of a non-interactive shell).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_sweep(load_sweep(small_config), tmp_path, workers=1, on_result=stop)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert len(read_table(tmp_path / "results.parquet")) == 1
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_sigterm_stops_the_sweep_with_a_table_and_a_way_on(
