@@ -215,6 +215,25 @@ def test_cli_refuses_a_folder_of_another_config_before_running(
     assert captured.out == "", "no progress bar before the refusal"
 
 
+def test_runs_go_in_rounds_of_seeds_begun_runs_first(tmp_path):
+    from complife.sweep.execute import run_order
+
+    sweep = parse_sweep(SMALL)
+    order = [
+        (s.group, s.mutation_prob, s.seed) for s in run_order(sweep.runs, tmp_path)
+    ]
+    assert order == [
+        ("mixed", 1 / 4096, 0), ("ring", 0.0, 7), ("ring", 0.001, 7),
+        ("mixed", 1 / 4096, 1), ("mixed", 1 / 4096, 2), ("mixed", 1 / 4096, 3),
+    ]  # fmt: skip
+
+    # A run a stopped sweep had begun goes first.
+    begun = tmp_path / sweep.runs[2].folder
+    begun.mkdir(parents=True)
+    (begun / "status.json").write_text('{"state": "running"}')
+    assert run_order(sweep.runs, tmp_path)[0] == sweep.runs[2]
+
+
 def test_killed_sweep_resumes_to_the_same_table(tmp_path, small_config, uninterrupted):
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "complife", "sweep", "run", str(small_config),

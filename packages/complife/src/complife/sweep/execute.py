@@ -21,6 +21,7 @@ import signal
 import threading
 import time
 import traceback
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -349,6 +350,7 @@ def run_sweep(
     with _sweep_lock(out):
         todo = [spec for spec in sweep.runs if not _finished(out / spec.folder)]
         done = [RunResult(s.folder, "skipped") for s in sweep.runs if s not in todo]
+        todo = run_order(todo, out)
         try:
             if todo:
                 if ray_address is not None:
@@ -370,6 +372,26 @@ def run_sweep(
             with _stop_deferred():
                 write_table(build_table(sweep, out), out / RESULTS)
     return done + results
+
+
+def run_order(specs: list[RunSpec], out: Path) -> list[RunSpec]:
+    """The order to run ``specs`` in: runs a stopped sweep had begun first, then
+    in rounds, the first seed of every setting, then the second, and so on. A
+    sweep stopped early then holds about as many runs of each setting, rather
+    than all seeds of the first settings and none of the last. The table keeps
+    the config's order whatever the order the runs ran in."""
+    rank, seen = {}, defaultdict(int)
+    for spec in specs:
+        setting = (spec.group, spec.language, spec.num_programs,
+                   spec.mutation_prob, spec.pairing, spec.max_epochs)  # fmt: skip
+        rank[spec] = seen[setting]
+        seen[setting] += 1
+
+    def key(spec: RunSpec) -> tuple[int, int]:
+        begun = (out / spec.folder / "status.json").exists()
+        return (0 if begun else 1, rank[spec])
+
+    return sorted(specs, key=key)
 
 
 def _finished(path: Path) -> bool:
