@@ -140,9 +140,15 @@ def plot_fig6(rows: list[dict], path: Path, threshold: float | None = None) -> P
             errors[1].append((1 - low) - (1 - k / n))
         ax.errorbar(xs, ys, yerr=errors, fmt="o", color=_OURS, capsize=3,
                     label=f"ours: {_setting(rows)}")  # fmt: skip
+        for x_at, y_at, (k, n) in zip(xs, ys, ours.values(), strict=True):
+            # Runs not transitioned out of runs: how much each point weighs.
+            ax.annotate(f"{n - k}/{n}", (x_at, y_at), xytext=(-4, 0),
+                        textcoords="offset points", ha="right", va="center",
+                        fontsize=7)  # fmt: skip
     ax.plot([x[r] + 0.12 for r in theirs], list(theirs.values()), "s", color=_PAPER,
             label=f"paper: {paper.SETTING}")  # fmt: skip
     ax.set_xticks(range(len(rates)), [f"{r:.3%}" for r in rates], rotation=30)
+    ax.set_xlim(-0.7, len(rates) - 0.4)  # room for the counts left of the points
     ax.set_xlabel("mutation probability per byte")
     ax.set_ylabel(f"fraction NOT reaching {_entropy_label(threshold)}")
     ax.set_ylim(0, 1)
