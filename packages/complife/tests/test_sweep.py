@@ -133,6 +133,13 @@ def _error(text: str) -> str:
             10,
             "below the sweep's transition_entropy 0.25",
         ),
+        (
+            "max_epochs = 512",
+            "max_epochs = 512\nstopping_entropy = nan",
+            10,
+            "finite number",
+        ),
+        ("transition_entropy = 0.25", "transition_entropy = inf", 3, "finite"),
     ],
 )
 def test_bad_config_names_the_line(old, new, line, words):
@@ -147,6 +154,19 @@ def test_syntax_error_names_the_line():
 
 
 # The table.
+
+
+def test_minus_zero_is_the_rate_zero():
+    text = SMALL.replace("mutation_prob = [0.0, 0.001]", "mutation_prob = [-0.0]")
+    runs = parse_sweep(text).runs
+    assert runs[-1].folder == parse_sweep(SMALL).runs[4].folder
+    assert "-p0.0-" in runs[-1].folder
+
+
+def test_wilson_interval_is_exact_at_none_and_all():
+    # A bound a rounding error inside [0, 1] would make a negative error bar.
+    for n in range(1, 200):
+        assert wilson_interval(0, n)[0] == 0.0 and wilson_interval(n, n)[1] == 1.0
 
 
 def test_wilson_interval_closed_form():
@@ -469,7 +489,7 @@ def test_fig6_and_fig7_count_the_right_runs(tmp_path):
     ]
     # Fig. 6: random, well-mixed runs at the longest cap only.
     assert fig6_points(rows) == {1 / 4096: (2, 3), 0.01: (0, 1)}
-    # Fig. 7: the long bar at its most common rate.
+    # Fig. 7: the long bar at the paper's rate 1/4096.
     assert fig7_bars(rows) == {
         "short": (0, 1), "seeded": (1, 1), "long": (2, 3), "long-no-noise": (1, 1)
     }  # fmt: skip
@@ -527,6 +547,31 @@ def test_plot_draws_several_sweeps_as_one_study(tmp_path, capsys):
     assert ">= 1 " in err and ">= 0.25" in err
 
 
+def test_long_bar_is_at_the_paper_rate_whatever_the_order():
+    from complife.sweep.plots import fig7_bars
+
+    at_zero = [_row("long", s, 0.0, 256, 65) for s in (0, 1)]
+    at_paper = [_row("long", s, 1 / 4096, 256, None) for s in (0, 1)]
+    at_high = [_row("long", s, 0.01, 256, None) for s in (0, 1)]
+    assert fig7_bars(at_zero + at_paper) == fig7_bars(at_paper + at_zero)
+    assert fig7_bars(at_zero + at_paper) == {"long": (0, 2)}
+    # Without the paper's rate: the most common, the lowest of a tie.
+    assert (
+        fig7_bars(at_high + at_zero) == {"long": (2, 2)} == fig7_bars(at_zero + at_high)
+    )
+
+
+def test_plot_all_or_none_transitioned_draws(tmp_path):
+    from complife.sweep.plots import plot_sweep
+
+    # 0/3 and 4/4 are where a computed Wilson bound fell a rounding error inside.
+    rows = [_row("long", s, 1 / 4096, 256, None) for s in range(3)]
+    rows += [_row("short", s, 1 / 4096, 128, 33) for s in range(4)]
+    rows += [_row("long", s, 0.01, 256, 65) for s in range(4)]
+    figures = plot_sweep(_write_rows(rows, tmp_path))
+    assert all(isinstance(p, Path) for p in figures.values()), figures
+
+
 def test_plot_names_a_damaged_table_and_a_wrong_folder(tmp_path, capsys):
     good = _write_rows([_row("long", 0, 1 / 4096, 256, 65)], tmp_path / "good")
     table = (good / "results.parquet").read_bytes()
@@ -555,13 +600,38 @@ def test_plot_names_a_damaged_table_and_a_wrong_folder(tmp_path, capsys):
     assert main(["sweep", "plot", str(old)]) == 2
     assert "no column seed" in capsys.readouterr().err
 
-    # The table given for its folder; a file given for --out.
+    # A gap or a wrong type where the figures read (e.g. saved back by pandas),
+    # a threshold that is not a number, a folder where the table goes.
+    import pyarrow as pa
+
+    full = pq.read_table(good / "results.parquet")
+    damaged = {
+        "gap": full.set_column(5, "mutation_prob", pa.array([None], pa.float64())),
+        "floats": full.set_column(
+            11, "transition_epoch", pa.array([65.0], pa.float64())
+        ),
+        "label": full.replace_schema_metadata({"transition_entropy": "abc"}),
+    }
+    for name, table in damaged.items():
+        (tmp_path / name).mkdir()
+        pq.write_table(table, tmp_path / name / "results.parquet")
+        assert main(["sweep", "plot", str(tmp_path / name)]) == 2, name
+        err = capsys.readouterr().err
+        assert str(tmp_path / name / "results.parquet") in err, err
+    (tmp_path / "dir" / "results.parquet").mkdir(parents=True)
+    assert main(["sweep", "plot", str(tmp_path / "dir")]) == 2
+    assert "is a folder" in capsys.readouterr().err
+
+    # The table given for its folder; a file given for --out, or above it.
     assert main(["sweep", "plot", str(good / "results.parquet")]) == 2
     assert f"here {good}" in capsys.readouterr().err
     assert (
         main(["sweep", "plot", str(good), "--out", str(good / "results.parquet")]) == 2
     )
     assert "is a file" in capsys.readouterr().err
+    below = good / "results.parquet" / "figs"
+    assert main(["sweep", "plot", str(good), "--out", str(below)]) == 2
+    assert "cannot make this folder" in capsys.readouterr().err
 
 
 def test_changing_only_the_threshold_keeps_the_runs(tmp_path, uninterrupted):

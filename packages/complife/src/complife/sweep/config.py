@@ -187,8 +187,8 @@ def parse_sweep(text: str, source: str = "<sweep>", default_name="sweep"):
         # threshold <= 0 would count every run as transitioned at its first report.
         fail(
             ("sweep", "transition_entropy"),
-            f"transition_entropy = {threshold!r}: expected a number above 0 such "
-            "as the paper's 1.0",
+            f"transition_entropy = {threshold!r}: expected a finite number above 0 "
+            "such as the paper's 1.0",
         )
 
     for key, value in runs.items():
@@ -272,8 +272,10 @@ def _value_problem(key: str, v) -> str | None:
             integer and v >= 1
         ):
             return "expected a positive number of epochs"
-        elif key in ("stopping_entropy", "stopping_bpb") and not number:
-            return "expected a number"
+        elif key in ("stopping_entropy", "stopping_bpb") and not (
+            number and math.isfinite(v)
+        ):
+            return "expected a finite number"
         elif key == "zero_init" and not isinstance(v, bool):
             return "expected true or false"
         elif key == "initial_program" and not isinstance(v, str):
@@ -330,7 +332,8 @@ def _expand(fail, group, settings, blame, where, threshold) -> list[RunSpec]:
         swept = dict(zip(axes, values[:-1], strict=True))
         pairing = swept.pop("pairing")
         run = {**fixed, **swept, "seed": values[-1], **PAIRINGS[pairing]}
-        run["mutation_prob"] = float(run["mutation_prob"])
+        # + 0.0: -0.0 is the same rate as 0.0, and must name the same folder.
+        run["mutation_prob"] = float(run["mutation_prob"]) + 0.0
         for key in ("stopping_entropy", "stopping_bpb"):
             if run[key] is not None:
                 run[key] = float(run[key])

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from complife.soup import DEFAULT_MUTATION_PROB
 from complife.sweep import paper
 from complife.sweep.table import run_key, wilson_interval
 
@@ -164,11 +165,14 @@ def fig7_bars(rows: list[dict]) -> dict[str, tuple[int, int]]:
     for name in paper.FIG7:
         group = [r for r in rows if r["group"] == name]
         if name == "long":
-            # The long bar is at the default rate; other rates belong to Fig. 6.
+            # The long bar is at the paper's rate; other rates belong to Fig. 6.
+            # Without runs at it, the most common rate, the lowest of a tie, so
+            # that the bar never depends on the order of the rows.
             rates = [r["mutation_prob"] for r in group]
-            group = [
-                r for r in group if r["mutation_prob"] == max(rates, key=rates.count)
-            ]
+            rate = DEFAULT_MUTATION_PROB
+            if rates and rate not in rates:
+                rate = min(set(rates), key=lambda q: (-rates.count(q), q))
+            group = [r for r in group if r["mutation_prob"] == rate]
         if group:
             bars[name] = (sum(bool(r["transitioned"]) for r in group), len(group))
     return bars
@@ -265,7 +269,13 @@ def plot_sweep(
             "run the sweep first, or wait for a run to finish"
         )
 
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SweepError(
+            f"--out {out}: cannot make this folder ({error.strerror}); give a "
+            "folder path that can be created"
+        ) from None
     figures: dict[str, Path | str] = {}
     if fig5_series(rows):
         figures[FIG5] = plot_fig5(rows, out / FIG5, threshold)

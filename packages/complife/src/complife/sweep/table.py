@@ -144,21 +144,24 @@ def read_tables(paths: list[str | Path]) -> tuple[list[dict], float | None]:
             f"rerun `complife sweep run CONFIG --out {Path(path).parent}` to write "
             "it again from the run folders"
         )
+        if Path(path).is_dir():
+            raise ValueError(f"{path} is a folder, not a results table; {rebuild}")
         try:
             table = pq.read_table(path)
         except (OSError, pa.ArrowException) as error:
             raise ValueError(
                 f"cannot read {path} as a results table ({error}); {rebuild}"
             ) from None
-        missing = [name for name in COLUMNS if name not in table.column_names]
-        if missing:
-            raise ValueError(
-                f"{path} has no column {', '.join(missing)}, so it is not a results "
-                f"table of this complife; {rebuild}"
-            )
+        _check_columns(table, path, rebuild)
         stored = (table.schema.metadata or {}).get(b"transition_entropy")
         if stored is not None:
-            thresholds.setdefault(float(stored.decode()), path)
+            try:
+                thresholds.setdefault(float(stored.decode()), path)
+            except ValueError:
+                raise ValueError(
+                    f"{path} records transition_entropy {stored!r}, not a number; "
+                    f"{rebuild}"
+                ) from None
         if len(thresholds) > 1:
             (a, first), (b, second) = list(thresholds.items())[:2]
             raise ValueError(
@@ -168,6 +171,32 @@ def read_tables(paths: list[str | Path]) -> tuple[list[dict], float | None]:
             )
         rows += table.to_pylist()
     return rows, next(iter(thresholds), None)
+
+
+#: Columns every row must fill: what the figures group and count by.
+REQUIRED = ("group", "language", "num_programs", "seed", "mutation_prob", "pairing",
+            "max_epochs", "transitioned")  # fmt: skip
+
+
+def _check_columns(table, path, rebuild: str) -> None:
+    """Every column of :data:`COLUMNS` with its type, and no gaps where a figure
+    reads; else a ValueError naming ``path`` (e.g. a table saved back by pandas)."""
+    import pyarrow as pa
+
+    missing = [name for name in COLUMNS if name not in table.column_names]
+    if missing:
+        raise ValueError(
+            f"{path} has no column {', '.join(missing)}, so it is not a results "
+            f"table of this complife; {rebuild}"
+        )
+    for name, kind in COLUMNS.items():
+        found = table.schema.field(name).type
+        if found != pa.type_for_alias(kind) and found != pa.null():
+            raise ValueError(
+                f"{path}: column {name} holds {found}, expected {kind}; {rebuild}"
+            )
+        if name in REQUIRED and table.column(name).null_count:
+            raise ValueError(f"{path}: column {name} has empty cells; {rebuild}")
 
 
 def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
@@ -182,4 +211,8 @@ def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     scale = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / scale
     half = z / scale * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # At k = 0 (k = n) the bound is exactly 0 (1); computed, it can come out a
+    # rounding error inside, and an error bar from it negative.
+    low = 0.0 if k == 0 else max(0.0, centre - half)
+    high = 1.0 if k == n else min(1.0, centre + half)
+    return (low, high)
