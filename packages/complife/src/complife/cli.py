@@ -357,8 +357,8 @@ def main(argv: list[str] | None = None) -> int:
               "smaller --num", file=sys.stderr)  # fmt: skip
         return EXIT_USAGE
     except OSError as e:
-        where = f" {e.filename}" if e.filename else ""
-        print(f"complife {command}: error:{where}: {e.strerror or e}; check the "
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"complife {command}: error: {where}{e.strerror or e}; check the "
               "path, and that folders and files are where they are expected",
               file=sys.stderr)  # fmt: skip
         return 1
